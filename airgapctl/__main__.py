@@ -1,0 +1,5 @@
+"""Allow ``python -m airgapctl``."""
+
+from airgapctl.cli import main
+
+main()

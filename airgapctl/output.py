@@ -1,0 +1,51 @@
+"""Render results for people (text) or machines (one versioned JSON document)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def to_plain(value: Any) -> Any:
+    """Turn dataclasses (and containers of them) into JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: to_plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def json_document(data: Any, status: str = "ok", errors: list[dict[str, str]] | None = None) -> str:
+    """The envelope every ``--json`` output uses."""
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "status": status,
+        "data": to_plain(data),
+        "errors": errors or [],
+    }
+    return json.dumps(doc, indent=2, sort_keys=True)
+
+
+def print_json(data: Any, status: str = "ok") -> None:
+    print(json_document(data, status=status))
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """A plain aligned table on stdout; no colours, so it pastes into tickets."""
+    if not rows:
+        return
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+
+
+def progress(message: str) -> None:
+    """Progress and notes go to stderr so stdout stays the result."""
+    print(message, file=sys.stderr, flush=True)

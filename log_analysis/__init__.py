@@ -1,0 +1,1 @@
+"""The audit engine: readers, detectors, drift, baselines and reports (issue: scheduled audits)."""
