@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 from airgapctl import lab as lab_lib
@@ -87,8 +85,7 @@ def status(as_json: bool = JSON_OPT) -> None:
 @app.command()
 def shell(name: str = NAME_ARG) -> None:
     """Open an interactive shell inside a running lab appliance."""
-    argv = lab_lib.shell_argv(name)
-    os.execv(argv[0], argv)  # replaces this process: the shell owns the terminal
+    lab_lib.exec_shell(name)
 
 
 @app.command("stop-daemon")
@@ -98,4 +95,7 @@ def stop_daemon(as_json: bool = JSON_OPT) -> None:
     if as_json:
         print_json(result)
         return
-    print(f"docker daemon: stopped pid {result.pid}" if result.pid else "docker daemon: not started by airgapctl; left alone")
+    if result.pid:
+        print(f"docker daemon: stopped pid {result.pid}")
+    else:
+        print("docker daemon: not started by airgapctl; left alone")

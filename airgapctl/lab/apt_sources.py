@@ -40,7 +40,9 @@ def parse_deb822(text: str, origin: str) -> list[AptSource]:
             continue
         for uri in fields.get("uris", "").split():
             sources.append(
-                AptSource(uri, tuple(fields.get("suites", "").split()), tuple(fields.get("components", "").split()), origin)
+                AptSource(
+                    uri, tuple(fields.get("suites", "").split()), tuple(fields.get("components", "").split()), origin
+                )
             )
     return sources
 

@@ -20,11 +20,10 @@ def require_program(name: str, package: str) -> str:
     return path
 
 
-def run(argv: Sequence[str], *, check: bool = True, input_bytes: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def run(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a program, capturing text output; raise EnvironmentProblem when check fails."""
-    proc = subprocess.run(  # noqa: S603 - argv list, never a shell
+    proc = subprocess.run(
         list(argv),
-        input=input_bytes.decode() if input_bytes is not None else None,
         capture_output=True,
         text=True,
         check=False,

@@ -58,7 +58,7 @@ def ensure_daemon() -> DaemonResult:
     dockerd = require_program("dockerd", "docker.io")
     STATE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     with LOG_FILE.open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        proc = subprocess.Popen(
             [dockerd, *DAEMON_ARGS],
             stdin=subprocess.DEVNULL,
             stdout=log,

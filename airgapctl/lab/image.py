@@ -39,6 +39,8 @@ MASKED_UNITS = (
     "dev-hugepages.mount",
 )
 IMAGE_REPOSITORY = "airgapctl/lab-bookworm"
+# Molecule's platforms name this alias; ensure_image() keeps it on the current recipe.
+CURRENT_ALIAS = f"{IMAGE_REPOSITORY}:current"
 IMAGE_LABEL = "org.airgapctl.lab-image"
 
 
@@ -67,13 +69,14 @@ def ensure_image() -> ImageResult:
     """Return the lab image, building it first if this recipe has never been built here."""
     tag = image_tag()
     if image_exists(tag):
-        return ImageResult(tag, False, 0.0)
-    STATE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with (STATE_DIR / "image.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent build waits, then finds the image
-        if image_exists(tag):
-            return ImageResult(tag, False, 0.0)
-        return _build(tag)
+        result = ImageResult(tag, False, 0.0)
+    else:
+        STATE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with (STATE_DIR / "image.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent build waits, then finds the image
+            result = ImageResult(tag, False, 0.0) if image_exists(tag) else _build(tag)
+    docker("tag", tag, CURRENT_ALIAS)
+    return result
 
 
 def _build(tag: str) -> ImageResult:
@@ -85,7 +88,7 @@ def _build(tag: str) -> ImageResult:
     log = workdir / "debootstrap.log"
     try:
         with log.open("wb") as out:
-            proc = subprocess.run(  # noqa: S603 - argv list
+            proc = subprocess.run(
                 [debootstrap, f"--variant={VARIANT}", f"--include={','.join(PACKAGES)}", SUITE, str(root), mirror],
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -122,7 +125,7 @@ def _prepare_root(root: Path) -> None:
 
 def _import(root: Path, tag: str) -> None:
     docker_bin = require_program("docker", "docker.io")
-    tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)  # noqa: S603,S607
+    tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
     changes = [
         "ENV container=docker",
         'CMD ["/lib/systemd/systemd"]',
@@ -131,7 +134,7 @@ def _import(root: Path, tag: str) -> None:
     argv = [docker_bin, "import"]
     for change in changes:
         argv += ["--change", change]
-    imported = subprocess.run([*argv, "-", tag], stdin=tar.stdout, capture_output=True, text=True, check=False)  # noqa: S603
+    imported = subprocess.run([*argv, "-", tag], stdin=tar.stdout, capture_output=True, text=True, check=False)
     assert tar.stdout is not None
     tar.stdout.close()
     tar.wait()
@@ -144,7 +147,7 @@ def _remove_tree(path: Path) -> None:
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
     inside = sorted((m for m in mounts if m.startswith(str(path) + "/")), reverse=True)
     for mount in inside:
-        subprocess.run(["umount", "-l", mount], check=False, capture_output=True)  # noqa: S603,S607
+        subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
     if any(m.startswith(str(path) + "/") for m in mounts):
         raise EnvironmentProblem(f"{path} still has mounts; not removing it", hint=f"umount them, then rm -r {path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -171,3 +172,9 @@ def shell_argv(name: str = DEFAULT_NAME) -> list[str]:
     if info is None or not info["State"]["Running"]:
         raise BadInputError(f"lab instance {name} is not running", hint=f"airgapctl lab up {name}")
     return [require_program("docker", "docker.io"), "exec", "--interactive", "--tty", container, "/bin/bash", "--login"]
+
+
+def exec_shell(name: str = DEFAULT_NAME) -> None:
+    """Replace this process with an interactive shell in the instance (it owns the terminal)."""
+    argv = shell_argv(name)
+    os.execv(argv[0], argv)  # noqa: S606 - argv list from shell_argv, no shell involved
