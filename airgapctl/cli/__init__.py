@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import traceback
 
-import click
 import typer
 
 from airgapctl import __version__
@@ -44,7 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        result = app(args=args, prog_name="airgapctl", standalone_mode=False)
+        # Standalone mode: click reports usage errors itself (exit 2); ours propagate here.
+        app(args=args, prog_name="airgapctl")
     except AirgapError as error:
         if debug:
             traceback.print_exc()
@@ -52,10 +52,4 @@ def main(argv: list[str] | None = None) -> None:
         if error.hint:
             print(f"hint: {error.hint}", file=sys.stderr)
         sys.exit(int(error.exit_code))
-    except click.exceptions.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Abort:
-        print("airgapctl: aborted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(result if isinstance(result, int) else int(ExitCode.OK))
+    sys.exit(int(ExitCode.OK))

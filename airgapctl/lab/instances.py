@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -53,10 +54,11 @@ class UpResult:
 
 
 def container_name(name: str) -> str:
-    if not name or not all(c.isalnum() or c == "-" for c in name) or name.startswith("-"):
+    # The name is also the instance's host name, so it must be a DNS label.
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?", name):
         raise BadInputError(
             f"invalid lab instance name {name!r}",
-            hint="use letters, digits and '-', starting with a letter or digit",
+            hint="use lower-case letters, digits and '-' (a DNS label of at most 40 characters)",
         )
     return CONTAINER_PREFIX + name
 

@@ -1,0 +1,84 @@
+"""The root command: groups, version, planned groups, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from airgapctl import __version__
+from airgapctl.errors import ExitCode
+
+GROUPS = ["bundle", "specs", "gateway", "provision", "audit", "lab"]
+PLANNED = ["bundle", "specs", "gateway", "provision", "audit"]
+
+
+def test_help_lists_the_six_groups(cli):
+    result = cli("--help")
+    assert result.exit_code == 0
+    commands = result.stdout.split("Commands:", 1)[1]
+    listed = [line.split()[0] for line in commands.strip().splitlines()]
+    assert listed == GROUPS
+
+
+def test_version_prints_the_package_version(cli):
+    result = cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"airgapctl {__version__}"
+
+
+@pytest.mark.parametrize("group", PLANNED)
+def test_planned_group_says_not_available_and_exits_2(cli, group):
+    result = cli(group, "anything", "--with-options", "x")
+    assert result.exit_code == ExitCode.NOT_AVAILABLE == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"airgapctl: error: 'airgapctl {group}' is not available yet")
+    assert "hint: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("group", PLANNED)
+def test_planned_group_help_says_what_it_is_for(cli, group):
+    result = cli(group, "--help")
+    assert result.exit_code == 0
+    assert "Not available yet" in result.stdout
+
+
+def test_bad_input_is_one_line_and_a_hint_without_traceback(cli):
+    result = cli("lab", "down", "no/such name")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "airgapctl: error: invalid lab instance name 'no/such name'"
+    assert lines[1].startswith("hint: ")
+    assert len(lines) == 2
+
+
+def test_debug_adds_the_traceback(cli):
+    result = cli("--debug", "lab", "down", "no/such name")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "Traceback" in result.stderr
+
+
+def test_unknown_command_is_a_usage_error(cli):
+    result = cli("frobnicate")
+    assert result.exit_code == 2
+    assert "No such command" in result.stderr
+
+
+def test_console_script_runs_and_completes_group_names():
+    """Typer's shell completion, through the installed console script as a shell would call it."""
+    env = {**os.environ, "_AIRGAPCTL_COMPLETE": "complete_bash", "COMP_WORDS": "airgapctl la", "COMP_CWORD": "1"}
+    script = os.path.join(os.path.dirname(sys.executable), "airgapctl")
+    proc = subprocess.run([script], env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout.split() == ["lab"]
+
+
+def test_json_envelope_is_versioned():
+    from airgapctl.output import json_document
+
+    doc = json.loads(json_document({"a": 1}))
+    assert doc == {"schema_version": 1, "status": "ok", "data": {"a": 1}, "errors": []}
