@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Host set-up shared by `make demo` and `make test`: Debian packages, then .venv with the
+# pinned Python set. Safe to run again: it installs only what is missing or changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# docker.io and debootstrap run the lab; python3-venv makes .venv on Debian's Python.
+APT_PACKAGES=(docker.io debootstrap python3-venv git make ca-certificates)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]}; run as root or apt-get install them" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# Reinstall only when the declared or pinned set changed since the last set-up.
+stamp=.venv/.airgapctl-setup
+wanted=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "setup: installing airgapctl and its pinned dependencies into .venv" >&2
+  python3 -m venv .venv
+  .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]' >&2
+  echo "$wanted" > "$stamp"
+fi
