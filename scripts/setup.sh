@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# docker.io and debootstrap run the lab; python3-venv makes .venv on Debian's Python.
-APT_PACKAGES=(docker.io debootstrap python3-venv git make ca-certificates)
+# docker.io and debootstrap run the lab; python3-venv makes .venv on Debian's Python;
+# nginx is the gateway the integration tests render and run on loopback.
+APT_PACKAGES=(docker.io debootstrap python3-venv nginx git make ca-certificates)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -20,6 +21,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+  # Tests run their own nginx from rendered prefix directories; the packaged site on :80 is not wanted.
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now nginx.service >&2 || true
+  fi
 fi
 
 # Reinstall only when the declared or pinned set changed since the last set-up.

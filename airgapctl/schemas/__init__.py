@@ -1,0 +1,49 @@
+"""JSON Schemas of the contracts, and one way to check a document against them."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from airgapctl.errors import BadInputError
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The schema ``<name>.schema.json`` shipped in this package (policy, access, access_log)."""
+    return json.loads(resources.files(__package__).joinpath(f"{name}.schema.json").read_text())
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name))
+
+
+def json_pointer(path) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path) if path else "/"
+
+
+def describe(error: ValidationError) -> str:
+    """A short phrase for one schema error, naming unknown keys and expected types plainly."""
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{error.message}; allowed keys: {', '.join(allowed)}"
+    return error.message
+
+
+def check_document(document: Any, name: str, file: str) -> None:
+    """Raise BadInputError naming the file, the JSON pointer and the problem of the best error."""
+    errors = list(validator(name).iter_errors(document))
+    if not errors:
+        return
+    error = best_match(errors)
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    raise BadInputError(
+        f"{file}: {json_pointer(error.absolute_path)}: {describe(error)}{more}",
+        hint=f"fix that field; the format is airgapctl/schemas/{name}.schema.json",
+    )

@@ -1,0 +1,185 @@
+"""Compile OpenAPI definitions and access.yml into the policy contract (policy.json)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airgapctl.schemas import check_document
+from airgapctl.specs.access import AccessPolicy, load_access
+from airgapctl.specs.conflicts import PolicyConflictError, ambiguous_routes, duplicate_operation_ids
+from airgapctl.specs.model import LoadedSpec
+from airgapctl.specs.operations import BuildContext, build_entry, priority_key
+from airgapctl.specs.selectors import describe_selector, selector_matches
+
+
+@dataclass
+class CompileResult:
+    policy: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def policy_id(self) -> str:
+        return self.policy["policy_id"]
+
+
+def canonical_json(document: Any) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def policy_id(policy: dict[str, Any]) -> str:
+    """The policy's own hash: over everything but the id itself."""
+    body = {k: v for k, v in policy.items() if k != "policy_id"}
+    return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def compile_policy(access: AccessPolicy, specs: dict[str, LoadedSpec]) -> CompileResult:
+    """Build the policy from an access policy and each API's loaded spec; raise on any conflict."""
+    doc = access.document
+    ctx = BuildContext(access.base_dir)
+    overrides = {(o["api"], o["operation"]): o for o in doc["operations"]}
+    entries = []
+    for api in doc["apis"]:
+        api = {"max_body_bytes": doc["defaults"]["max_body_bytes"], "deprecated": doc["defaults"]["deprecated"], **api}
+        entries += [build_entry(api, specs[api["name"]], op, ctx) for op in specs[api["name"]].operations]
+    problems = _name_problems(doc) + duplicate_operation_ids(entries)
+    problems += _apply_roles(doc, entries) + _apply_overrides(overrides, entries)
+    problems += _client_problems(doc) + ambiguous_routes(entries)
+    if problems:
+        raise PolicyConflictError(problems)
+    policy = {
+        "schema": "airgapctl/policy",
+        "schema_version": 1,
+        "policy_id": "",
+        "site": doc["site"],
+        "defaults": doc["defaults"],
+        "apis": sorted((_api_entry(api, specs[api["name"]], ctx) for api in doc["apis"]), key=lambda a: a["name"]),
+        "operations": sorted(entries, key=priority_key),
+        "roles": sorted(
+            (
+                {"name": r["name"], "description": r.get("description", ""), "rate_limit": _rate(r)}
+                for r in doc["roles"]
+            ),
+            key=lambda r: r["name"],
+        ),
+        "clients": sorted(
+            (
+                {"name": c["name"], "subject": c["subject"], "roles": sorted(c["roles"]), "rate_limit": _rate(c)}
+                for c in doc["clients"]
+            ),
+            key=lambda c: c["name"],
+        ),
+    }
+    policy["policy_id"] = policy_id(policy)
+    check_document(policy, "policy", "compiled policy")  # a compiler bug must not produce a bad contract
+    return CompileResult(policy, ctx.warnings)
+
+
+def _rate(holder: dict[str, Any]) -> dict[str, int] | None:
+    limit = holder.get("rate_limit")
+    return None if limit is None else {"per_second": limit["per_second"], "burst": limit.get("burst", 0)}
+
+
+def _api_entry(api: dict[str, Any], spec: LoadedSpec, ctx: BuildContext) -> dict[str, Any]:
+    upstream = api["upstream"]
+    return {
+        "name": api["name"],
+        "base_path": api["base_path"],
+        "spec": {
+            "file": ctx.relative(spec.path),
+            "sha256": spec.sha256,
+            "openapi_version": spec.openapi_version,
+            "title": spec.title,
+        },
+        "upstream": {
+            "url": upstream["url"],
+            "tls_verify": upstream["tls_verify"],
+            "ca_file": upstream.get("ca_file"),
+            "credential": upstream.get("credential"),
+        },
+    }
+
+
+def _duplicates(items: list[dict[str, Any]], key: str, what: str) -> list[str]:
+    seen, problems = set(), []
+    for item in items:
+        if item[key] in seen:
+            problems.append(f"access.yml: two {what} share the {key} {item[key]!r}")
+        seen.add(item[key])
+    return problems
+
+
+def _name_problems(doc: dict[str, Any]) -> list[str]:
+    return (
+        _duplicates(doc["apis"], "name", "apis")
+        + _duplicates(doc["roles"], "name", "roles")
+        + _duplicates(doc["clients"], "name", "clients")
+        + _duplicates(doc["clients"], "subject", "clients")
+    )
+
+
+def _apply_roles(doc: dict[str, Any], entries: list[dict[str, Any]]) -> list[str]:
+    problems, apis = [], {a["name"] for a in doc["apis"]}
+    for index, role in enumerate(doc["roles"]):
+        for rule, selector in enumerate(role["allow"]):
+            where = f"access.yml: /roles/{index}/allow/{rule} (role {role['name']})"
+            if "api" in selector and selector["api"] not in apis:
+                problems.append(f"{where}: names unknown api {selector['api']!r}")
+                continue
+            matched = [e for e in entries if selector_matches(selector, e)]
+            if not matched:
+                problems.append(f"{where}: {describe_selector(selector)} matches no operation")
+            for entry in matched:
+                if role["name"] not in entry["roles"]:
+                    entry["roles"] = sorted([*entry["roles"], role["name"]])
+    return problems
+
+
+def _apply_overrides(overrides: dict[tuple[str, str], dict[str, Any]], entries: list[dict[str, Any]]) -> list[str]:
+    by_key = {(e["api"], e["operation_id"]): e for e in entries}
+    problems = []
+    for key, override in overrides.items():
+        entry = by_key.get(key)
+        if entry is None:
+            problems.append(f"access.yml: operations: {key[0]}.{key[1]} names no operation of api {key[0]}")
+            continue
+        entry["rate_limit"] = _rate(override) or entry["rate_limit"]
+        entry["body"]["max_bytes"] = override.get("max_body_bytes", entry["body"]["max_bytes"])
+        if "sunset" in override:
+            entry["sunset"] = override["sunset"]
+        if "deprecated" in override and entry["deprecated"]:
+            entry["deprecation_action"] = override["deprecated"]
+    return problems
+
+
+def _client_problems(doc: dict[str, Any]) -> list[str]:
+    roles = {r["name"] for r in doc["roles"]}
+    return [
+        f"access.yml: /clients/{i}/roles: client {client['name']} names unknown role {role!r}"
+        for i, client in enumerate(doc["clients"])
+        for role in client["roles"]
+        if role not in roles
+    ]
+
+
+def write_policy(policy: dict[str, Any], out: Path) -> None:
+    """Write atomically: a reader never sees half a policy, and a failed write keeps the old one."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".policy-", dir=out.parent)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(policy, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, out)
+
+
+def compile_files(access_path: str | Path, load: Callable[[Path], LoadedSpec]) -> CompileResult:
+    """Load access.yml, load every API's spec with ``load`` (validating), and compile."""
+    access = load_access(access_path)
+    specs = {api["name"]: load(access.spec_path(api)) for api in access.document["apis"]}
+    return compile_policy(access, specs)
