@@ -1,0 +1,139 @@
+"""Conformance self-test: derive requests from the policy alone, send them, compare outcomes.
+
+Positive requests (one per operation, valid parameters, an allowed client) must reach the
+upstream; negative ones (wrong method, unknown neighbour paths, boundary parameter values,
+a client of another role, no certificate, oversized or mistyped bodies, non-canonical
+paths) must get exactly the status and reason the policy implies (specs/routing.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import ssl
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airgapctl.errors import BadInputError
+from airgapctl.gateway.selftest_cases import Case, derive_cases
+from airgapctl.specs.routing import Router
+
+# Reasons the gateway reports for requests it let through (the upstream may still fail).
+PASSED_THROUGH = {"ok", "deprecated", "upstream_error"}
+
+
+@dataclass
+class Mismatch:
+    case: str
+    method: str
+    path: str
+    client: str
+    expected: str
+    got: str
+
+
+@dataclass
+class SelftestResult:
+    url: str
+    policy_id: str
+    requests: int
+    mismatches: list[Mismatch] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+class Client:
+    """One keep-alive TLS connection per client identity (or none, for the no-certificate case)."""
+
+    def __init__(self, url: str, ca_file: Path, cert: tuple[Path, Path] | None, timeout: float) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        context = ssl.create_default_context(cafile=str(ca_file))
+        if cert:
+            context.load_cert_chain(str(cert[0]), str(cert[1]))
+        self.connection = http.client.HTTPSConnection(
+            parsed.hostname, parsed.port or 443, context=context, timeout=timeout
+        )
+
+    def send(self, case: Case) -> tuple[int, str]:
+        headers = {"Content-Type": case.request.content_type} if case.request.content_type else {}
+        body = b"x" * case.request.body_bytes if case.request.body_bytes else None
+        try:
+            self.connection.request(case.request.method, case.request.path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()  # the gateway may close after a refusal; reconnect once
+            self.connection.request(case.request.method, case.request.path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            payload = response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            self.connection.close()
+        return response.status, _gateway_reason(response.status, payload)
+
+
+def _gateway_reason(status: int, payload: bytes) -> str:
+    """The gateway's own reason from its JSON error body; '' when the answer came from upstream."""
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return ""
+    if isinstance(document, dict) and document.get("status") == status and "request_id" in document:
+        return str(document.get("error", ""))
+    return ""
+
+
+def find_certificates(certs_dir: Path, clients: list[dict[str, Any]]) -> dict[str, tuple[Path, Path]]:
+    """``<client>.crt`` + ``<client>.key`` (or ``.pem``) for each policy client that has them."""
+    found = {}
+    for client in clients:
+        for cert_suffix in (".crt", ".pem"):
+            cert, key = certs_dir / f"{client['name']}{cert_suffix}", certs_dir / f"{client['name']}.key"
+            if cert.is_file() and key.is_file():
+                found[client["name"]] = (cert, key)
+                break
+    if not found:
+        raise BadInputError(
+            f"{certs_dir}: no client certificate for any policy client",
+            hint="put <client>.crt and <client>.key for at least one client of the policy there",
+        )
+    return found
+
+
+def run_selftest(
+    policy: dict[str, Any], url: str, certs_dir: Path, ca_file: Path, today: dt.date | None = None, timeout: float = 10
+) -> SelftestResult:
+    certs = find_certificates(certs_dir, policy["clients"])
+    router = Router(policy, today)
+    cases, skipped = derive_cases(policy, router, sorted(certs))
+    result = SelftestResult(url, policy["policy_id"], len(cases), skipped=skipped)
+    clients: dict[str | None, Client] = {}
+    for case in cases:
+        name = case.request.client
+        if name not in clients:
+            clients[name] = Client(url, ca_file, certs.get(name) if name else None, timeout)
+        status, reason = clients[name].send(case)
+        expected = case.expected
+        passed = (
+            reason in PASSED_THROUGH or not reason
+            if expected.allowed
+            else (status, reason)
+            == (
+                expected.status,
+                expected.reason,
+            )
+        )
+        if not passed:
+            result.mismatches.append(
+                Mismatch(
+                    case.name, case.request.method, case.request.path, name or "(no certificate)",
+                    "served by upstream" if expected.allowed else f"{expected.status} {expected.reason}",
+                    f"{status} {reason or '(upstream answer)'}",
+                )
+            )  # fmt: skip
+    return result
