@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # docker.io and debootstrap run the lab; python3-venv makes .venv on Debian's Python;
-# nginx is the gateway the integration tests render and run on loopback.
-APT_PACKAGES=(docker.io debootstrap python3-venv nginx git make ca-certificates)
+# nginx is the gateway the integration tests render and run on loopback; apt-utils
+# (apt-ftparchive) publishes the bundle's local APT repository.
+APT_PACKAGES=(docker.io debootstrap python3-venv nginx apt-utils git make ca-certificates)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -152,3 +152,11 @@ def _remove_tree(path: Path) -> None:
     if any(m.startswith(str(path) + "/") for m in mounts):
         raise EnvironmentProblem(f"{path} still has mounts; not removing it", hint=f"umount them, then rm -r {path}")
     shutil.rmtree(path, ignore_errors=True)
+
+
+def base_dpkg_status(dest: Path) -> Path:
+    """The lab image's dpkg status: the baseline a bundle's apt closure is computed against."""
+    tag = ensure_image().tag
+    proc = docker("run", "--rm", "--network", "none", tag, "cat", "/var/lib/dpkg/status")
+    dest.write_text(proc.stdout)
+    return dest

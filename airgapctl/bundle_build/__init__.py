@@ -1,0 +1,1 @@
+"""Collecting what goes into a bundle on the connected side: debs, wheels, collections, specs, files."""

@@ -1,0 +1,112 @@
+"""Build a bundle end to end: stage every section, write the SBOM, seal, then publish the directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import airgapctl
+from airgapctl.bundle_build.build import (
+    Section,
+    StagedBundle,
+    stage_apt,
+    stage_collections,
+    stage_files,
+    stage_specs,
+    stage_toolkit,
+    stage_wheels,
+    timed,
+)
+from airgapctl.bundle_build.bundle_file import load_bundle_file
+from airgapctl.bundle_build.sbom import cyclonedx
+from airgapctl.errors import BadInputError
+
+SBOM_PATH = "sbom.cdx.json"
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    name: str
+    release: str
+    sequence: int
+    files: int
+    bytes: int
+    seconds: float
+    sections: list[Section] = field(default_factory=list)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "airgapctl" / "bundle"
+
+
+def default_project_dir() -> Path:
+    """The checkout airgapctl runs from: its roles and playbooks travel in the toolkit section."""
+    return Path(airgapctl.__file__).resolve().parent.parent
+
+
+def _spec_files(path: Path) -> list[Path]:
+    from airgapctl.specs.loader import load_spec
+
+    return [Path(f) for f in load_spec(path).files]
+
+
+def build_bundle(
+    bundle_yml: Path,
+    out_dir: Path,
+    private_key: Path,
+    cache_dir: Path | None = None,
+    project_dir: Path | None = None,
+    attestation: dict[str, Any] | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> BuildResult:
+    from airgapctl.bundle.manifest import seal_bundle
+
+    spec = load_bundle_file(bundle_yml)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise BadInputError(f"{out_dir} exists and is not empty", hint="choose a new --out directory or remove it")
+    if not private_key.is_file():
+        raise BadInputError(f"--key: {private_key} does not exist", hint="airgapctl bundle keygen makes a key pair")
+    cache, project, started = cache_dir or default_cache_dir(), project_dir or default_project_dir(), time.monotonic()
+    staged = StagedBundle(out_dir.with_name(out_dir.name + ".partial"))
+    shutil.rmtree(staged.directory, ignore_errors=True)
+    staged.directory.mkdir(parents=True)
+    if spec.apt:
+        timed(staged, "apt", lambda: stage_apt(spec, staged, cache, _baseline(spec.baseline, cache)), progress)
+    if spec.airgapctl_wheels or spec.requirements:
+        timed(staged, "wheels", lambda: stage_wheels(spec, staged, project), progress)
+    if spec.collections:
+        timed(staged, "collections", lambda: stage_collections(spec, staged), progress)
+    timed(staged, "specs", lambda: stage_specs(spec, staged, _spec_files), progress)
+    timed(staged, "files", lambda: stage_files(spec, staged), progress)
+    if spec.toolkit:
+        timed(staged, "toolkit", lambda: stage_toolkit(staged, project), progress)
+    sbom = cyclonedx(spec.name, spec.release, staged.components)
+    (staged.directory / SBOM_PATH).write_text(json.dumps(sbom, indent=2, sort_keys=True) + "\n")
+    staged.add(SBOM_PATH, "sbom")
+    progress("bundle: hashing and signing…")
+    seal = {"expires": spec.expires, "sbom": SBOM_PATH, "attestation": attestation}
+    seal_bundle(staged.directory, spec.name, spec.release, spec.sequence, private_key, staged.kinds, **seal)
+    if out_dir.exists():
+        out_dir.rmdir()
+    staged.directory.rename(out_dir)
+    total = sum(s.bytes for s in staged.sections)
+    count = sum(s.items for s in staged.sections) + 1
+    elapsed = time.monotonic() - started
+    return BuildResult(out_dir, spec.name, spec.release, spec.sequence, count, total, elapsed, staged.sections)
+
+
+def _baseline(baseline: str, cache: Path) -> Path:
+    if baseline != "lab":
+        return Path(baseline)
+    from airgapctl.lab.image import base_dpkg_status
+
+    cache.mkdir(parents=True, exist_ok=True)
+    return base_dpkg_status(cache / "lab-dpkg-status")

@@ -1,0 +1,135 @@
+"""``bundle build``: collect everything bundle.yml names into a directory, then seal it.
+
+Work happens in a sibling staging directory that only becomes the output once sealed, so
+a failed build never leaves a half bundle where a good one is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from airgapctl.bundle_build import apt_fetch, collections, wheels
+from airgapctl.bundle_build.bundle_file import BundleFile, sha256_file
+from airgapctl.bundle_build.sbom import Component, deb_purl, wheel_component
+from airgapctl.errors import BadInputError
+
+TOOLKIT_PARTS = ("roles", "playbooks", "inventory", "ansible.cfg", "constraints.txt")
+SKIP_NAMES = {"__pycache__", ".pytest_cache", ".molecule", ".cache"}
+
+
+@dataclass
+class Section:
+    name: str
+    items: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class StagedBundle:
+    directory: Path
+    kinds: dict[str, str] = field(default_factory=dict)  # bundle path -> manifest kind
+    components: list[Component] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+
+    def add(self, relative: str, kind: str, component: Component | None = None) -> None:
+        self.kinds[relative] = kind
+        if component:
+            self.components.append(component)
+
+
+def timed(staged: StagedBundle, name: str, step: Callable[[], None], progress: Callable[[str], None]) -> None:
+    progress(f"bundle: {name}…")
+    before, started = set(staged.kinds), time.monotonic()
+    step()
+    added = [p for p in staged.kinds if p not in before]
+    size = sum((staged.directory / p).stat().st_size for p in added)
+    staged.sections.append(Section(name, len(added), size, time.monotonic() - started))
+
+
+def stage_apt(spec: BundleFile, staged: StagedBundle, cache: Path, baseline: Path) -> None:
+    repo = staged.directory / "apt"
+    request = apt_fetch.AptRequest(spec.apt, baseline, spec.architecture)
+    for deb in apt_fetch.fetch_debs(request, cache / "apt", repo):
+        path = f"apt/{deb.filename}"
+        purl = deb_purl(deb.name, deb.version, deb.architecture)
+        staged.add(path, "apt", Component("deb", deb.name, deb.version, path, deb.sha256, purl))
+    apt_fetch.publish_repository(repo)
+    staged.add("apt/Packages", "apt")
+    staged.add("apt/Release", "apt")
+
+
+def stage_wheels(spec: BundleFile, staged: StagedBundle, project: Path) -> None:
+    out = staged.directory / "wheels"
+    out.mkdir()
+    requirements = list(spec.requirements)
+    if spec.airgapctl_wheels:
+        os.environ.setdefault("SOURCE_DATE_EPOCH", "315532800")  # reproducible wheel timestamps
+        wheels.build_project_wheel(project, out)
+        requirements += [str(p) for p in out.glob("airgapctl-*.whl")]
+    constraints = project / "constraints.txt"
+    target = wheels.WheelTarget(python_version=spec.python)
+    wheels.download_wheels(requirements, constraints if constraints.is_file() else None, target, out)
+    for wheel in sorted(out.glob("*.whl")):
+        relative = f"wheels/{wheel.name}"
+        staged.add(relative, "wheel", wheel_component(relative, sha256_file(wheel)))
+
+
+def stage_collections(spec: BundleFile, staged: StagedBundle) -> None:
+    roots = [Path(p) for p in site.getsitepackages()]
+    for artifact in collections.pack_collections(list(spec.collections), roots, staged.directory / "collections"):
+        digest = sha256_file(staged.directory / artifact.filename)
+        purl = f"pkg:generic/ansible-collection/{artifact.name}@{artifact.version}"
+        component = Component("collection", artifact.name, artifact.version, artifact.filename, digest, purl)
+        staged.add(artifact.filename, "collection", component)
+
+
+def _copy_file(source: Path, bundle_path: str, staged: StagedBundle, kind: str) -> None:
+    target = staged.directory / bundle_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    staged.add(bundle_path, kind, Component(kind, bundle_path.split("/", 1)[-1], "", bundle_path, sha256_file(target)))
+
+
+def _copy_tree(source: Path, prefix: str, staged: StagedBundle, kind: str) -> None:
+    """Regular files under source (links and caches left out) to prefix/ in the bundle."""
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and not path.is_symlink() and not SKIP_NAMES & set(path.parts):
+            _copy_file(path, f"{prefix}/{path.relative_to(source).as_posix()}", staged, kind)
+
+
+def stage_specs(spec: BundleFile, staged: StagedBundle, spec_files: Callable[[Path], list[Path]]) -> None:
+    for source in spec.specs:
+        if source.is_dir():
+            _copy_tree(source, f"specs/{source.name}", staged, "spec")
+            continue
+        files = spec_files(source)  # the root and every file its $refs reach, layout kept
+        root = Path(os.path.commonpath([str(f.parent) for f in files]))
+        for path in files:
+            _copy_file(path, f"specs/{source.stem}/{path.relative_to(root).as_posix()}", staged, "spec")
+
+
+def stage_files(spec: BundleFile, staged: StagedBundle) -> None:
+    for item in spec.files:
+        if item.source.is_dir():
+            _copy_tree(item.source, f"files/{item.dest}", staged, "file")
+        else:
+            _copy_file(item.source, f"files/{item.dest}", staged, "file")
+
+
+def stage_toolkit(staged: StagedBundle, project: Path) -> None:
+    """The roles, playbooks and inventories travel with the media: the high side needs nothing else."""
+    for part in TOOLKIT_PARTS:
+        source = project / part
+        if not source.exists():
+            raise BadInputError(f"toolkit: {source} is missing", hint="run bundle build from an airgapctl checkout")
+        if source.is_dir():
+            _copy_tree(source, f"toolkit/{part}", staged, "toolkit")
+        else:
+            _copy_file(source, f"toolkit/{part}", staged, "toolkit")
