@@ -1,12 +1,121 @@
 """``airgapctl gateway``: the NGINX gateway rendered from a compiled policy."""
 
-from airgapctl.cli.planned import register_planned
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from airgapctl.errors import BadInputError
+from airgapctl.gateway.render import RenderOptions, RenderResult, render_gateway
+from airgapctl.output import print_json
+
+app = typer.Typer(
+    help="Render the NGINX gateway configuration from a compiled policy and self-test it.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+DEFAULTS = RenderOptions()
+POLICY_OPT = typer.Option(..., "--policy", help="Compiled policy (policy.json from 'airgapctl specs compile').")
+OUT_OPT = typer.Option(
+    ...,
+    "--out",
+    help="Prefix directory to write (run: nginx -p DIR -c nginx.conf); the replaced one stays as DIR.prev.",
+)
+LISTEN_OPT = typer.Option(
+    DEFAULTS.listen, "--listen", metavar="[HOST:]PORT", help="Address and port the gateway listens on (TLS)."
+)
+SERVER_CERT_OPT = typer.Option(DEFAULTS.server_cert, "--server-cert", help="Gateway TLS certificate (PEM).")
+SERVER_KEY_OPT = typer.Option(DEFAULTS.server_key, "--server-key", help="Private key of --server-cert (PEM).")
+CLIENT_CA_OPT = typer.Option(DEFAULTS.client_ca, "--client-ca", help="CA certificate(s) that sign client certificates.")
+ACCESS_LOG_OPT = typer.Option(None, "--access-log", help="JSON access log file. [default: DIR/logs/access.log]")
+ERROR_LOG_OPT = typer.Option(None, "--error-log", help="NGINX error log file. [default: DIR/logs/error.log]")
+CREDENTIALS_OPT = typer.Option(
+    DEFAULTS.credentials_dir, "--credentials-dir", help="Directory of the <credential>.conf files APIs include."
+)
+NOW_OPT = typer.Option(
+    None,
+    "--now",
+    metavar="YYYY-MM-DD",
+    help="Date (YYYY-MM-DD) that decides whether sunsets have passed. [default: today]",
+)
+WORKERS_OPT = typer.Option(
+    DEFAULTS.worker_processes, "--worker-processes", metavar="N|auto", help="NGINX worker_processes: N or 'auto'."
+)
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON document instead of text.")
 
 
-def register(app) -> None:
-    register_planned(
-        app,
-        "gateway",
-        "Render the NGINX gateway configuration from a compiled policy and self-test it.",
-        "the policy-enforcing NGINX gateway",
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="gateway")
+
+
+@app.callback()
+def gateway() -> None:
+    """Render the NGINX gateway configuration from a compiled policy and self-test it."""
+
+
+def _absolute(path: Path) -> str:
+    """Paths given on the command line are relative to the current directory, not to DIR."""
+    return str(path.absolute())
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInputError(f"--now {text!r} is not a date", hint="use YYYY-MM-DD, e.g. --now 2026-01-31") from None
+
+
+@app.command()
+def render(
+    policy: Path = POLICY_OPT,
+    out: Path = OUT_OPT,
+    listen: str = LISTEN_OPT,
+    server_cert: Path = SERVER_CERT_OPT,
+    server_key: Path = SERVER_KEY_OPT,
+    client_ca: Path = CLIENT_CA_OPT,
+    access_log: Path | None = ACCESS_LOG_OPT,
+    error_log: Path | None = ERROR_LOG_OPT,
+    credentials_dir: Path = CREDENTIALS_OPT,
+    now: str | None = NOW_OPT,
+    worker_processes: str = WORKERS_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Render DIR from a policy, check it with 'nginx -t' and only then replace the previous DIR."""
+    options = RenderOptions(
+        listen=listen,
+        server_cert=_absolute(server_cert),
+        server_key=_absolute(server_key),
+        client_ca=_absolute(client_ca),
+        access_log=_absolute(access_log) if access_log else DEFAULTS.access_log,
+        error_log=_absolute(error_log) if error_log else DEFAULTS.error_log,
+        credentials_dir=_absolute(credentials_dir),
+        now=_day(now),
+        worker_processes=worker_processes,
     )
+    result = render_gateway(policy, out, options)
+    if as_json:
+        print_json(result)
+        return
+    _print_summary(result)
+
+
+def _print_summary(result: RenderResult) -> None:
+    print(f"gateway configuration: {result.out_dir}")
+    if result.previous_dir:
+        print(f"  previous configuration kept in {result.previous_dir}")
+    print(f"  policy: {result.policy_id} (site {result.site}) from {result.policy}")
+    print(
+        f"  operations: {result.operations}; apis: {result.apis}; clients: {result.clients}; roles: {result.roles};"
+        f" body classes: {result.body_classes}; rate-limit zones: {result.rate_zones}"
+    )
+    timing = f"({result.nginx_test_seconds:.2f} s); rendered in {result.render_seconds:.2f} s"
+    print(f"  nginx -t: {result.nginx_test} {timing}")
+    for warning in result.warnings:
+        print(f"  nginx warning: {warning}")
+    if result.next_sunset:
+        print(f"  next sunset: {result.next_sunset} (render again on that day so the operation answers 410)")

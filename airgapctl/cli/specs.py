@@ -1,12 +1,85 @@
-"""``airgapctl specs``: OpenAPI definitions and the compiled site policy."""
+"""``airgapctl specs``: check OpenAPI definitions offline (and compile them into the site policy)."""
 
-from airgapctl.cli.planned import register_planned
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from airgapctl.output import print_json
+from airgapctl.specs.validate import SpecResult, summary_error, validate_specs
+
+app = typer.Typer(
+    help="Validate preloaded OpenAPI definitions and compile them with the access policy into policy.json.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON document instead of text.")
+CACHE_DIR_OPT = typer.Option(
+    None,
+    "--cache-dir",
+    help="Directory for cached validation verdicts [default: $XDG_CACHE_HOME/airgapctl/specs].",
+    show_default=False,
+)
+NO_CACHE_OPT = typer.Option(False, "--no-cache", help="Validate from scratch; neither read nor write cached verdicts.")
+SPEC_FILES_ARG = typer.Argument(
+    ...,
+    metavar="FILE",
+    help="OpenAPI 2.0, 3.0 or 3.1 files (YAML or JSON); their $refs are read from local files only.",
+    show_default=False,
+)
 
 
-def register(app) -> None:
-    register_planned(
-        app,
-        "specs",
-        "Validate preloaded OpenAPI definitions and compile them with the access policy into policy.json.",
-        "OpenAPI validation and policy compilation",
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="specs")
+
+
+@app.command()
+def validate(
+    files: list[Path] = SPEC_FILES_ARG,
+    cache_dir: Path | None = CACHE_DIR_OPT,
+    no_cache: bool = NO_CACHE_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Check OpenAPI definitions offline: $refs, the OpenAPI schema and the operation rules; exit 1 on problems."""
+    results = validate_specs(files, cache_dir, use_cache=not no_cache)
+    if as_json:
+        failed = any(result.issues for result in results)
+        print_json({"specs": [_json_result(result) for result in results]}, status="failed" if failed else "ok")
+        hint = "the JSON document on stdout lists each problem"
+    else:
+        for result in results:
+            _print_result(result)
+        hint = "each problem is listed above as FILE:POINTER: message"
+    error = summary_error(results, hint=hint)
+    if error is not None:
+        raise error
+
+
+def _print_result(result: SpecResult) -> None:
+    if result.spec is None:
+        for issue in result.issues:
+            print(issue, file=sys.stderr)
+        return
+    spec = result.spec
+    count = len(spec.operations)
+    print(
+        f"ok {result.path} (openapi {spec.openapi_version}, {count} operation{'' if count == 1 else 's'},"
+        f" sha256 {spec.sha256[:8]}…)"
     )
+
+
+def _json_result(result: SpecResult) -> dict[str, object]:
+    spec = result.spec
+    return {
+        "path": result.path,
+        "valid": spec is not None,
+        "openapi_version": spec.openapi_version if spec else None,
+        "title": spec.title if spec else None,
+        "operations": len(spec.operations) if spec else None,
+        "sha256": spec.sha256 if spec else None,
+        "files": list(spec.files) if spec else [],
+        "issues": [{"file": i.file, "pointer": i.pointer, "message": i.message} for i in result.issues],
+    }

@@ -13,15 +13,16 @@ from airgapctl import __version__
 from airgapctl.errors import ExitCode
 
 GROUPS = ["bundle", "specs", "gateway", "provision", "audit", "lab"]
-PLANNED = ["bundle", "specs", "gateway", "provision", "audit"]
+# Groups whose capability has not landed yet; each landing issue removes its name here.
+PLANNED = ["provision", "audit"]
 
 
 def test_help_lists_the_six_groups(cli):
     result = cli("--help")
     assert result.exit_code == 0
     commands = result.stdout.split("Commands:", 1)[1]
-    listed = [line.split()[0] for line in commands.strip().splitlines()]
-    assert listed == GROUPS
+    listed = [line.split()[0] for line in commands.strip().splitlines() if not line.startswith("    ")]
+    assert sorted(listed) == sorted(GROUPS)
 
 
 def test_version_prints_the_package_version(cli):

@@ -1,0 +1,179 @@
+"""The one derivation from a compiled policy to what the gateway templates need.
+
+Everything here is awkward in Jinja (grouping, interning role sets, date comparison, regex
+escaping) and returns plain dicts, lists, strings and ints, so the gateway_proxy role can get the
+same data as ``airgapctl gateway render`` by calling this on the controller.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from airgapctl.errors import BadInputError
+from airgapctl.gateway.patterns import media_type_pattern, route_pattern, subject_pattern
+from airgapctl.gateway.ratelimits import rate_zones
+from airgapctl.gateway.upstreams import upstream_entry, variable_suffix
+
+# Internal locations live under this prefix; an operation whose path starts with it would be shadowed.
+INTERNAL_PREFIX = "/_airgap_gateway"
+# Allow header order and route-map order.
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+MODEL_VERSION = 1
+
+
+def build_gateway_model(policy: dict[str, Any], now: date) -> dict[str, Any]:
+    """Derive the template data from a schema-valid policy; ``now`` decides which sunsets have passed."""
+    _check_references(policy)
+    op_index = {op["id"]: number for number, op in enumerate(policy["operations"], start=1)}
+    role_groups, rolesets = _Interner("g"), _Interner("r")
+    body_classes: dict[tuple[Any, ...], dict[str, Any]] = {}
+    operations = [
+        {
+            "index": op_index[op["id"]],
+            "id": op["id"],
+            "api": op["api"],
+            "method": op["method"],
+            "route": route_pattern(op["regex"], f"operations[{op['id']}]"),
+            "state": lifecycle_state(op, now),
+            "role_group": role_groups.intern(op["roles"]),
+            "body_class": _body_class(op, body_classes)["index"],
+        }
+        for op in policy["operations"]
+    ]
+    clients = [_client_entry(client, rolesets) for client in policy["clients"]]
+    grants = _role_grants(rolesets, role_groups)
+    return {
+        "version": MODEL_VERSION,
+        "internal_prefix": INTERNAL_PREFIX,
+        "apis": [upstream_entry(api) for api in policy["apis"]],
+        "clients": clients,
+        "operations": operations,
+        "routes": _routes(operations),
+        "role_grants": grants,
+        "body_classes": list(body_classes.values()),
+        "rate_zones": rate_zones(policy, op_index),
+        "hash_max_size": _hash_size(len(operations), len(grants), len(clients)),
+        "next_sunset": _next_sunset(policy, now),
+    }
+
+
+def lifecycle_state(op: dict[str, Any], now: date) -> str:
+    """ok, deprecated (served, logged as such) or sunset (410): from deprecation_action and sunset."""
+    if not op["deprecated"] or op["deprecation_action"] == "allow":
+        return "ok"
+    if op["deprecation_action"] == "warn":
+        return "deprecated"
+    sunset = op["sunset"]
+    return "sunset" if sunset is None or date.fromisoformat(sunset) <= now else "deprecated"
+
+
+class _Interner:
+    """Give each distinct sorted tuple of names a short id (g1, g2 ... or r1, r2 ...)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.ids: dict[tuple[str, ...], str] = {}
+
+    def intern(self, names: list[str]) -> str:
+        key = tuple(sorted(names))
+        return self.ids.setdefault(key, f"{self.prefix}{len(self.ids) + 1}")
+
+    def items(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [(ident, names) for names, ident in self.ids.items()]
+
+
+def _role_grants(rolesets: _Interner, role_groups: _Interner) -> list[str]:
+    """ "ROLESET|GROUP" for every client role set sharing at least one role with an operation's roles."""
+    return [
+        f"{roleset}|{group}"
+        for roleset, held in rolesets.items()
+        for group, allowed in role_groups.items()
+        if set(held) & set(allowed)
+    ]
+
+
+def _client_entry(client: dict[str, Any], rolesets: _Interner) -> dict[str, Any]:
+    return {
+        "name": client["name"],
+        "subject_pattern": subject_pattern(client["subject"]),
+        "roles": ",".join(sorted(client["roles"])),
+        "roleset": rolesets.intern(client["roles"]),
+    }
+
+
+def _body_class(op: dict[str, Any], classes: dict[tuple[Any, ...], dict[str, Any]]) -> dict[str, Any]:
+    """Operations sharing API and body rules share one internal location (one client_max_body_size)."""
+    body = op["body"]
+    # client_max_body_size 0 would mean "unlimited": an operation allowing 0 bytes takes no body.
+    allowed = body["allowed"] and body["max_bytes"] > 0
+    content_types = tuple(sorted(body["content_types"])) if allowed else ()
+    key = (op["api"], allowed, body["max_bytes"] if allowed else 0, content_types)
+    if key not in classes:
+        index = len(classes) + 1
+        media_types = media_type_pattern(list(content_types)) if allowed else None
+        classes[key] = {
+            "index": index,
+            "api": op["api"],
+            "body_allowed": allowed,
+            # Without a body allowed, the limit of 1 makes NGINX refuse any Content-Length above 0 itself.
+            "max_bytes": body["max_bytes"] if allowed else 1,
+            "media_types": list(content_types),
+            # Matched against "$gw_body_class|$gw_has_body|$content_type" in gateway/maps.conf.
+            "media_type_pattern": None if media_types is None else f"^{index}\\|1\\|{media_types}",
+        }
+    return classes[key]
+
+
+def _routes(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One route map per method, entries in policy order (the policy's match priority)."""
+    routes = []
+    for method in sorted({op["method"] for op in operations}, key=METHOD_ORDER.index):
+        entries = [{"pattern": op["route"], "index": op["index"]} for op in operations if op["method"] == method]
+        routes.append({"method": method, "var": f"gw_route_{method.lower()}", "entries": entries})
+    return routes
+
+
+def _hash_size(*entry_counts: int) -> int:
+    """map_hash_max_size: a power of two at least twice the largest exact-match map."""
+    size = 1024
+    while size < 2 * max(entry_counts, default=0):
+        size *= 2
+    return size
+
+
+def _next_sunset(policy: dict[str, Any], now: date) -> str | None:
+    """The next date on which a deny-on-sunset operation starts answering 410: re-render by then."""
+    upcoming = [
+        op["sunset"]
+        for op in policy["operations"]
+        if op["deprecated"]
+        and op["deprecation_action"] == "deny"
+        and op["sunset"]
+        and date.fromisoformat(op["sunset"]) > now
+    ]
+    return min(upcoming, default=None)
+
+
+def _check_references(policy: dict[str, Any]) -> None:
+    """What the schema cannot say: unique names and ids, known APIs, no clash with internal paths."""
+    for what, values in (
+        ("apis[].name", [api["name"] for api in policy["apis"]]),
+        ("apis[].name with '-' read as '_'", [variable_suffix(api["name"]) for api in policy["apis"]]),
+        ("operations[].id", [op["id"] for op in policy["operations"]]),
+        ("clients[].name", [client["name"] for client in policy["clients"]]),
+        ("clients[].subject", [client["subject"] for client in policy["clients"]]),
+    ):
+        duplicates = sorted(value for value, count in Counter(values).items() if count > 1)
+        if duplicates:
+            raise BadInputError(f"policy: {what} must be unique; repeated: {', '.join(duplicates)}")
+    api_names = {api["name"] for api in policy["apis"]}
+    for op in policy["operations"]:
+        if op["api"] not in api_names:
+            raise BadInputError(f"policy: operations[{op['id']}].api {op['api']!r} is not in apis[]")
+        if op["gateway_path"].startswith(INTERNAL_PREFIX):
+            raise BadInputError(
+                f"policy: operations[{op['id']}].gateway_path {op['gateway_path']!r} is under the gateway's "
+                f"internal prefix {INTERNAL_PREFIX}"
+            )

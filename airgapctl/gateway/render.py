@@ -1,0 +1,230 @@
+"""``render_gateway``: policy.json in, a tested NGINX prefix directory out.
+
+The templates live in roles/gateway_proxy/templates and are shared with the gateway_proxy role, so
+they see exactly the variables an Ansible template task would: ``ansible_managed`` and the
+``gateway_proxy_*`` variables built by :func:`template_variables`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from airgapctl.errors import AirgapError, BadInputError
+from airgapctl.gateway.model import build_gateway_model
+from airgapctl.gateway.nginx import install, nginx_test, reject
+from airgapctl.gateway.policy import PolicySource, load_policy
+from airgapctl.gateway.upstreams import safe_path
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "roles" / "gateway_proxy" / "templates"
+# Rendered into the prefix directory as NAME without ".j2"; macros/ only holds imported helpers.
+TEMPLATE_NAMES = (
+    "nginx.conf.j2",
+    "gateway/maps.conf.j2",
+    "gateway/limits.conf.j2",
+    "gateway/upstreams.conf.j2",
+    "gateway/server.conf.j2",
+    "gateway/errors.conf.j2",
+)
+ANSIBLE_MANAGED = "Managed by airgapctl (gateway render / role gateway_proxy): edits here are overwritten."
+_LISTEN = re.compile(r"^(?:(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?([0-9]{1,5})$")
+
+
+@dataclass
+class RenderOptions:
+    """Where the gateway listens and finds its files. Relative paths are relative to the prefix DIR."""
+
+    listen: str = "127.0.0.1:8443"
+    server_cert: str = "/etc/airgap/tls/gateway.crt"
+    server_key: str = "/etc/airgap/tls/gateway.key"
+    client_ca: str = "/etc/airgap/tls/client-ca.crt"
+    access_log: str = "logs/access.log"
+    error_log: str = "logs/error.log"
+    pid_file: str = "logs/nginx.pid"
+    temp_dir: str = "tmp"
+    credentials_dir: str = "/etc/airgap/credentials"
+    # The day that decides whether a sunset has passed; None means today.
+    now: date | None = None
+    worker_processes: str = "auto"
+    # None: no user directive (workers run as NGINX's default when started as root).
+    user: str | None = None
+    # Trust anchors for https upstreams with tls_verify and no ca_file of their own.
+    upstream_ca_bundle: str = "/etc/ssl/certs/ca-certificates.crt"
+    nginx_binary: str = "/usr/sbin/nginx"
+    templates_dir: Path = TEMPLATES_DIR
+
+
+@dataclass
+class RenderResult:
+    out_dir: str
+    previous_dir: str | None
+    policy: str
+    policy_id: str
+    site: str
+    operations: int
+    apis: int
+    clients: int
+    roles: int
+    body_classes: int
+    rate_zones: int
+    files: list[str]
+    nginx_test: str
+    next_sunset: str | None
+    render_seconds: float = 0.0
+    nginx_test_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def render_gateway(policy: PolicySource, out_dir: str | Path, options: RenderOptions | None = None) -> RenderResult:
+    """Validate the policy, render the templates into a sibling of DIR, ``nginx -t`` it, then swap it in."""
+    options = options or RenderOptions()
+    out = Path(out_dir).absolute()
+    if out.exists() and not out.is_dir():
+        raise BadInputError(f"{out} exists and is not a directory")
+    started = time.monotonic()
+    document, label = load_policy(policy)
+    variables = template_variables(document, options)
+    rendered = render_templates(variables, options.templates_dir)
+    staging = _stage(out, rendered, options)
+    render_seconds = time.monotonic() - started
+
+    started = time.monotonic()
+    try:
+        test = nginx_test(options.nginx_binary, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    test_seconds = time.monotonic() - started
+    if not test.ok:
+        raise reject(staging, out, test)
+    result = _result(document, label, variables["gateway_proxy_model"], sorted(rendered), out)
+    try:
+        result.previous_dir = _optional_str(install(staging, out))
+    except OSError as error:
+        raise AirgapError(f"cannot put the new configuration in place: {error}", hint=f"see {staging}") from error
+    result.render_seconds = round(render_seconds, 3)
+    result.nginx_test_seconds = round(test_seconds, 3)
+    result.warnings = [line.replace(str(staging), str(out)) for line in test.warnings]
+    return result
+
+
+def _optional_str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _result(document: dict[str, Any], label: str, model: dict[str, Any], files: list[str], out: Path) -> RenderResult:
+    return RenderResult(
+        out_dir=str(out),
+        previous_dir=None,
+        policy=label,
+        policy_id=document["policy_id"],
+        site=document["site"],
+        operations=len(model["operations"]),
+        apis=len(model["apis"]),
+        clients=len(model["clients"]),
+        roles=len(document["roles"]),
+        body_classes=len(model["body_classes"]),
+        rate_zones=len(model["rate_zones"]),
+        files=files,
+        nginx_test="ok",
+        next_sunset=model["next_sunset"],
+    )
+
+
+def template_variables(policy: dict[str, Any], options: RenderOptions) -> dict[str, Any]:
+    """Every variable the templates use; the gateway_proxy role must define the same names."""
+    _check_options(options)
+    return {
+        "ansible_managed": ANSIBLE_MANAGED,
+        "gateway_proxy_policy": policy,
+        "gateway_proxy_model": build_gateway_model(policy, options.now or date.today()),
+        "gateway_proxy_listen": options.listen,
+        "gateway_proxy_server_cert": options.server_cert,
+        "gateway_proxy_server_key": options.server_key,
+        "gateway_proxy_client_ca": options.client_ca,
+        "gateway_proxy_access_log": options.access_log,
+        "gateway_proxy_error_log": options.error_log,
+        "gateway_proxy_pid_file": options.pid_file,
+        "gateway_proxy_temp_dir": options.temp_dir,
+        "gateway_proxy_credentials_dir": options.credentials_dir.rstrip("/") or "/",
+        "gateway_proxy_worker_processes": options.worker_processes,
+        "gateway_proxy_user": options.user or "",
+        "gateway_proxy_upstream_ca_bundle": options.upstream_ca_bundle,
+    }
+
+
+def comment(text: str) -> str:
+    """Ansible's ``comment`` filter in its default (plain, '#') style, for ``ansible_managed``."""
+    return "\n".join(["#", *(f"# {line}".rstrip() for line in str(text).splitlines()), "#"])
+
+
+def template_environment(templates_dir: Path) -> jinja2.Environment:
+    """Jinja set up as Ansible's template module does it: trim_blocks, strict undefined, no escaping."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - NGINX configuration, not HTML
+    )
+    env.filters["comment"] = comment
+    return env
+
+
+def render_templates(variables: dict[str, Any], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+    """Render every template; returns {relative output path: text}."""
+    env = template_environment(templates_dir)
+    try:
+        return {name.removesuffix(".j2"): env.get_template(name).render(variables) for name in TEMPLATE_NAMES}
+    except jinja2.TemplateError as error:
+        where = f"{getattr(error, 'filename', None) or templates_dir}:{getattr(error, 'lineno', '?')}"
+        raise AirgapError(f"gateway template error at {where}: {error}") from error
+
+
+def _stage(out: Path, rendered: dict[str, str], options: RenderOptions) -> Path:
+    """Write the rendered files into a new hidden sibling of DIR (same file system, so rename works)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".new", dir=out.parent))
+    except OSError as error:
+        raise AirgapError(f"cannot write next to {out}: {error.strerror or error}") from error
+    try:
+        # NGINX workers (not root) use the temp directory inside it.
+        staging.chmod(0o755)
+        for name, text in rendered.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        # NGINX creates the last path component only; relative paths live under the prefix.
+        for path in (options.access_log, options.error_log, options.pid_file):
+            if not Path(path).is_absolute():
+                (staging / path).parent.mkdir(parents=True, exist_ok=True)
+        if not Path(options.temp_dir).is_absolute():
+            (staging / options.temp_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise AirgapError(f"cannot write the configuration into {staging}: {error.strerror or error}") from error
+    return staging
+
+
+def _check_options(options: RenderOptions) -> None:
+    match = _LISTEN.match(options.listen)
+    if match is None or not 0 < int(match.group(1)) < 65536:
+        raise BadInputError(f"listen {options.listen!r} is not [HOST:]PORT", hint="e.g. 127.0.0.1:8443 or [::1]:8443")
+    workers = options.worker_processes
+    if workers != "auto" and not (workers.isdigit() and int(workers) > 0):
+        raise BadInputError(f"worker_processes {workers!r} must be 'auto' or a positive number")
+    if options.user is not None and not re.fullmatch(r"[a-z_][a-z0-9_-]*(?: [a-z_][a-z0-9_-]*)?", options.user):
+        raise BadInputError(f"user {options.user!r} is not a user name")
+    for what in ("server_cert", "server_key", "client_ca", "access_log", "error_log", "pid_file", "temp_dir"):
+        safe_path(getattr(options, what), what)
+    safe_path(options.credentials_dir, "credentials_dir")
+    safe_path(options.upstream_ca_bundle, "upstream_ca_bundle")

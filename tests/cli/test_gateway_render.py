@@ -1,0 +1,98 @@
+"""``airgapctl gateway render``: exit codes, one-line errors, the summary and --json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airgapctl.errors import ExitCode
+from tests.integration.gateway import pki
+from tests.integration.gateway.nginx_process import NGINX, free_port
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "policy"
+needs_nginx = pytest.mark.skipif(not Path(NGINX).exists(), reason="needs Debian's nginx at /usr/sbin/nginx")
+
+
+def _assert_one_line_error(result, start: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"airgapctl: error: {start}"), lines
+    assert len(lines) <= 2 and all(line.startswith("hint: ") for line in lines[1:])
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_schema_invalid_policy_is_exit_2_with_one_line_naming_file_and_path(cli, tmp_path):
+    policy = FIXTURES / "bad-method.policy.json"
+    result = cli("gateway", "render", "--policy", str(policy), "--out", str(tmp_path / "gw"))
+    assert result.exit_code == ExitCode.BAD_INPUT == 2
+    _assert_one_line_error(result, f"{policy}: /operations/1/method: 'FETCH' is not one of")
+    assert not (tmp_path / "gw").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--policy", str(FIXTURES / "not-json.policy.json")], f"{FIXTURES / 'not-json.policy.json'}: not valid JSON"),
+        (["--policy", str(FIXTURES / "missing.json")], f"{FIXTURES / 'missing.json'}: cannot read the policy"),
+        (["--policy", str(FIXTURES / "minimal.policy.json"), "--now", "tomorrow"], "--now 'tomorrow' is not a date"),
+        (["--policy", str(FIXTURES / "minimal.policy.json"), "--listen", "127.0.0.1"], "listen '127.0.0.1' is not"),
+        (["--policy", str(FIXTURES / "minimal.policy.json"), "--worker-processes", "0"], "worker_processes '0' must"),
+    ],
+)
+def test_bad_input_is_exit_2(cli, tmp_path, args, message):
+    result = cli("gateway", "render", *args, "--out", str(tmp_path / "gw"))
+    assert result.exit_code == 2
+    _assert_one_line_error(result, message)
+
+
+def test_policy_and_out_are_required(cli):
+    result = cli("gateway", "render")
+    assert result.exit_code == 2
+    assert "Missing option '--policy'" in result.stderr
+
+
+@pytest.fixture
+def tls_files(tmp_path) -> dict[str, str]:
+    ca = pki.authority(tmp_path, "cli-ca")
+    server = pki.issue(ca, tmp_path, "server", "CN=127.0.0.1,O=Example", server_ip="127.0.0.1")
+    return {"--server-cert": str(server.cert), "--server-key": str(server.key), "--client-ca": str(ca.cert_path)}
+
+
+def _render_args(out: Path, tls_files: dict[str, str]) -> list[str]:
+    args = ["gateway", "render", "--policy", str(FIXTURES / "minimal.policy.json"), "--out", str(out)]
+    args += ["--listen", f"127.0.0.1:{free_port()}", "--now", "2026-06-01", "--worker-processes", "1"]
+    return args + [item for pair in tls_files.items() for item in pair]
+
+
+@pytest.mark.integration
+@needs_nginx
+def test_render_prints_a_summary_then_json_and_keeps_the_previous_dir(cli, tmp_path, tls_files):
+    out = tmp_path / "gw"
+    result = cli(*_render_args(out, tls_files))
+    assert result.exit_code == 0, result.stderr
+    assert f"gateway configuration: {out}" in result.stdout
+    assert "operations: 3; apis: 1; clients: 1; roles: 2" in result.stdout
+    assert "nginx -t: ok" in result.stdout
+    assert (out / "nginx.conf").is_file()
+
+    result = cli(*_render_args(out, tls_files), "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "ok"
+    data = document["data"]
+    assert (data["operations"], data["nginx_test"], data["out_dir"]) == (3, "ok", str(out))
+    assert data["previous_dir"] == str(tmp_path / "gw.prev")
+    assert "gateway/server.conf" in data["files"]
+
+
+@pytest.mark.integration
+@needs_nginx
+def test_nginx_rejecting_the_result_is_exit_1_with_its_first_error(cli, tmp_path, tls_files):
+    tls_files["--server-cert"] = str(tmp_path / "no-such.crt")
+    result = cli(*_render_args(tmp_path / "gw", tls_files))
+    assert result.exit_code == ExitCode.FAILED == 1
+    _assert_one_line_error(result, "nginx -t rejected the rendered configuration: [emerg] cannot load certificate")
+    assert f"{tmp_path / 'gw'} was not created" in result.stderr
+    assert not (tmp_path / "gw").exists()

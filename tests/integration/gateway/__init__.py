@@ -1,0 +1,1 @@
+"""Helpers for the gateway tests: policies, certificates, a recording upstream, a raw TLS client."""

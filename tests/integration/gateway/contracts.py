@@ -1,0 +1,26 @@
+"""The two contracts the gateway tests hold documents to: policy.json and the access log."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+SCHEMAS = Path(__file__).resolve().parents[3] / "airgapctl" / "schemas"
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def assert_valid_policy(document: dict[str, Any]) -> None:
+    _validator("policy").validate(document)
+
+
+def assert_valid_log_line(line: dict[str, Any]) -> None:
+    _validator("access_log").validate(line)
