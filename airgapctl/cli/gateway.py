@@ -119,3 +119,40 @@ def _print_summary(result: RenderResult) -> None:
         print(f"  nginx warning: {warning}")
     if result.next_sunset:
         print(f"  next sunset: {result.next_sunset} (render again on that day so the operation answers 410)")
+
+
+URL_OPT = typer.Option(..., "--url", help="Gateway base URL to test, e.g. https://127.0.0.1:8443 (loopback).")
+CERTS_OPT = typer.Option(..., "--certs", help="Directory with <client>.crt and <client>.key for the policy's clients.")
+CA_OPT = typer.Option(..., "--ca", help="CA certificate that signed the gateway's server certificate.")
+
+
+@app.command()
+def selftest(
+    policy: Path = POLICY_OPT,
+    url: str = URL_OPT,
+    certs: Path = CERTS_OPT,
+    ca: Path = CA_OPT,
+    now: str | None = NOW_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Send requests derived from the policy to a running gateway; exit 1 if any outcome differs from the policy."""
+    from airgapctl.errors import AirgapError
+    from airgapctl.gateway.policy import load_policy
+    from airgapctl.gateway.selftest import run_selftest
+
+    document, _ = load_policy(policy)
+    result = run_selftest(document, url, certs, ca, today=_day(now))
+    if as_json:
+        print_json(result, status="ok" if result.ok else "failed")
+    else:
+        for mismatch in result.mismatches:
+            print(f"MISMATCH {mismatch.case}: {mismatch.method} {mismatch.path} as {mismatch.client}: "
+                  f"expected {mismatch.expected}, got {mismatch.got}")  # fmt: skip
+        for note in result.skipped:
+            print(f"skipped: {note}")
+        print(f"selftest: {result.requests} requests, {len(result.mismatches)} mismatches, policy {result.policy_id}")
+    if not result.ok:
+        raise AirgapError(
+            f"{len(result.mismatches)} of {result.requests} requests did not get what the policy says",
+            hint="each mismatch is listed above; do not activate this configuration",
+        )

@@ -83,3 +83,43 @@ def _json_result(result: SpecResult) -> dict[str, object]:
         "files": list(spec.files) if spec else [],
         "issues": [{"file": i.file, "pointer": i.pointer, "message": i.message} for i in result.issues],
     }
+
+
+ACCESS_OPT = typer.Option(..., "--access", help="The site's access policy (access.yml); spec paths are relative to it.")
+POLICY_OUT_OPT = typer.Option(
+    ..., "--out", help="Where to write the compiled policy (policy.json); replaced atomically."
+)
+
+
+@app.command("compile")
+def compile_policy(
+    access: Path = ACCESS_OPT,
+    out: Path = POLICY_OUT_OPT,
+    cache_dir: Path | None = CACHE_DIR_OPT,
+    no_cache: bool = NO_CACHE_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Compile the specs named in access.yml into policy.json; exit 1 on conflicts, listing each."""
+    from airgapctl.specs.compile import compile_files, write_policy
+    from airgapctl.specs.conflicts import PolicyConflictError
+    from airgapctl.specs.validate import validate_spec
+
+    try:
+        result = compile_files(access, lambda path: validate_spec(path, cache_dir, use_cache=not no_cache))
+    except PolicyConflictError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        raise
+    write_policy(result.policy, out)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    policy = result.policy
+    summary = {"policy_id": policy["policy_id"], "out": str(out), "apis": len(policy["apis"]),
+               "operations": len(policy["operations"]), "roles": len(policy["roles"]),
+               "clients": len(policy["clients"]), "warnings": result.warnings}  # fmt: skip
+    if as_json:
+        print_json(summary)
+        return
+    print(f"policy {policy['policy_id']} written to {out}")
+    print(f"  apis: {summary['apis']}; operations: {summary['operations']}; roles: {summary['roles']};"
+          f" clients: {summary['clients']}; warnings: {len(result.warnings)}")  # fmt: skip
