@@ -7,6 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -24,6 +25,15 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(load_schema(name))
 
 
+@cache
+def fast_check(name: str):
+    """The schema compiled to Python code: the contracts use no keyword newer than draft 7, and
+    a 2,000-operation policy checks in milliseconds instead of seconds with jsonschema."""
+    schema = {**load_schema(name), "$schema": "http://json-schema.org/draft-07/schema#"}
+    # Formats are not asserted, as with jsonschema's default: dates are checked where they are read.
+    return fastjsonschema.compile(schema, use_formats=False)
+
+
 def json_pointer(path) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path) if path else "/"
 
@@ -38,9 +48,17 @@ def describe(error: ValidationError) -> str:
 
 def check_document(document: Any, name: str, file: str) -> None:
     """Raise BadInputError naming the file, the JSON pointer and the problem of the best error."""
-    errors = list(validator(name).iter_errors(document))
-    if not errors:
+    try:
+        fast_check(name)(document)
         return
+    except fastjsonschema.JsonSchemaValueException as fast_error:
+        # jsonschema explains the failure better (best match, all errors); it runs only now.
+        errors = list(validator(name).iter_errors(document))
+        if not errors:  # only the stricter fast check objects (e.g. a date format): still refuse
+            raise BadInputError(
+                f"{file}: {json_pointer(fast_error.path[1:])}: {fast_error.message}",
+                hint=f"fix that field; the format is airgapctl/schemas/{name}.schema.json",
+            ) from None
     error = best_match(errors)
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
     raise BadInputError(
