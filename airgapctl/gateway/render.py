@@ -24,7 +24,8 @@ from airgapctl.gateway.nginx import install, nginx_test, reject
 from airgapctl.gateway.policy import PolicySource, load_policy
 from airgapctl.gateway.upstreams import safe_path
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "roles" / "gateway_proxy" / "templates"
+# A link to roles/gateway_proxy/templates in a checkout; a copy inside an installed wheel.
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Rendered into the prefix directory as NAME without ".j2"; macros/ only holds imported helpers.
 TEMPLATE_NAMES = (
     "nginx.conf.j2",
