@@ -1,12 +1,227 @@
-"""``airgapctl bundle``: the signed offline artifact bundle."""
+"""``airgapctl bundle``: the signed offline artifact bundle (library: airgapctl.bundle)."""
 
-from airgapctl.cli.planned import register_planned
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from airgapctl import bundle as lib
+from airgapctl.bundle.ledger import DEFAULT_LEDGER_PATH
+from airgapctl.errors import AirgapError
+from airgapctl.output import json_document, print_json, progress
+
+HELP = "Build, sign, verify, split and import the offline artifact bundle that crosses the gap."
+DEFAULT_STATE_DIR = Path("/var/lib/airgap")
+
+app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None)
+ledger_app = typer.Typer(
+    help="Check the import ledger of verification attempts.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(ledger_app, name="ledger")
+
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON document instead of text.")
+BUNDLE_ARG = typer.Argument(..., help="Bundle directory (holding manifest.json and manifest.json.sig).")
+PUBKEY_OPT = typer.Option(..., "--pubkey", help="The site's bundle public key (PEM), trusted out of band.")
+KEY_OPT = typer.Option(..., "--key", help="Bundle signing private key (PEM, mode 0600).")
+PRIVATE_OPT = typer.Option(..., "--private", help="Where to write the private key (PEM PKCS#8, mode 0600).")
+PUBLIC_OPT = typer.Option(..., "--public", help="Where to write the public key (PEM) to carry to sites.")
+SEAL_DIR_ARG = typer.Argument(..., help="Directory of bundle files to hash and sign.")
+NAME_OPT = typer.Option(..., "--name", help="Bundle name; sequences increase per name.")
+VERSION_OPT = typer.Option(..., "--version", help="Version label of this bundle's content.")
+SEQUENCE_OPT = typer.Option(..., "--sequence", min=1, help="Sequence number, higher than any sealed before.")
+EXPIRES_OPT = typer.Option(
+    None, "--expires", help="ISO 8601 time (UTC unless a zone is given) after which sites refuse it."
+)
+SBOM_OPT = typer.Option(None, "--sbom", help="Path of the CycloneDX SBOM inside the bundle.")
+STATE_OPT = typer.Option(DEFAULT_STATE_DIR, "--state", help="Directory of accepted.json (last accepted sequences).")
+LEDGER_OPT = typer.Option(DEFAULT_LEDGER_PATH, "--ledger", help="Import ledger to append this attempt to.")
+DOWNGRADE_OPT = typer.Option(
+    False, "--allow-downgrade", help="Accept a sequence not above the last accepted one (recorded as such)."
+)
+CHECK_ONLY_OPT = typer.Option(
+    False, "--check-only", help="Check signature, files and expiry only: no sequence check, nothing recorded."
+)
+PART_SIZE_OPT = typer.Option(
+    ..., "--part-size", help="Part size: 700M, 4000M, 4G (K/M/G/T = 1024^n; KB/MB/GB/TB = 1000^n)."
+)
+SPLIT_OUT_OPT = typer.Option(..., "--out", help="New or empty directory for part0001/, part0002/, ...")
+PART_ARG = typer.Argument(..., help="A part file, or the directory (medium) holding it and parts.json.")
+PARTS_ARG = typer.Argument(..., help="Every part (files or their directories), in any order.")
+JOIN_OUT_OPT = typer.Option(..., "--out", help="New or empty directory for the joined bundle.")
+PACK_OUT_OPT = typer.Option(..., "--out", help="Archive to write: .tar, or .tar.gz/.tgz for gzip.")
+ARCHIVE_ARG = typer.Argument(..., help="Bundle archive (.tar or .tar.gz).")
+UNPACK_OUT_OPT = typer.Option(..., "--out", help="New or empty directory to unpack into.")
+LEDGER_ARG = typer.Argument(DEFAULT_LEDGER_PATH, help="The ledger file.")
 
 
-def register(app) -> None:
-    register_planned(
-        app,
-        "bundle",
-        "Build, sign, verify, split and import the offline artifact bundle that crosses the gap.",
-        "the offline artifact bundle",
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="bundle")
+
+
+@app.callback()
+def bundle() -> None:
+    """Build, sign, verify, split and import the offline artifact bundle that crosses the gap."""
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GiB"
+
+
+@app.command()
+def keygen(private: Path = PRIVATE_OPT, public: Path = PUBLIC_OPT, as_json: bool = JSON_OPT) -> None:
+    """Create an Ed25519 signing key pair; existing files are never overwritten."""
+    pair = lib.generate_keypair(private, public)
+    if as_json:
+        print_json(pair)
+        return
+    print(f"key {pair.key_id}")
+    print(f"  private: {pair.private_path} (keep it on the connected side)\n  public: {pair.public_path}")
+
+
+@app.command()
+def seal(
+    directory: Path = SEAL_DIR_ARG,
+    name: str = NAME_OPT,
+    version: str = VERSION_OPT,
+    sequence: int = SEQUENCE_OPT,
+    key: Path = KEY_OPT,
+    expires: str | None = EXPIRES_OPT,
+    sbom: str | None = SBOM_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Hash every file, write manifest.json and its signature (kinds guessed from paths)."""
+    manifest = lib.seal_bundle(directory, name, version, sequence, key, lib.guess_kind, expires=expires, sbom=sbom)
+    if as_json:
+        print_json(manifest)
+        return
+    files = f"{len(manifest.files)} files, {_size(manifest.total_size)}"
+    print(
+        f"sealed {manifest.name} {manifest.version} sequence {manifest.sequence}: {files}, key {manifest.key_id[:16]}"
     )
+
+
+@app.command()
+def inspect(directory: Path = BUNDLE_ARG, as_json: bool = JSON_OPT) -> None:
+    """Show what manifest.json claims, WITHOUT checking it (verify does that)."""
+    summary = lib.inspect_bundle(directory)
+    if as_json:
+        print_json(summary)
+        return
+    print(f"bundle {summary.name} {summary.version} sequence {summary.sequence} (NOT verified)")
+    print(f"  created {summary.created}, expires {summary.expires or 'never'}, key {summary.key_id[:16]}")
+    kinds = ", ".join(f"{kind} {count}" for kind, count in summary.files_by_kind.items())
+    print(f"  files: {summary.files} ({_size(summary.total_bytes)}): {kinds or 'none'}")
+    print(f"  sbom: {summary.sbom or 'none'}; attestation: {'yes' if summary.has_attestation else 'no'}")
+    print(f"  signature: {'present' if summary.signature_present else 'MISSING'}")
+
+
+@app.command()
+def verify(
+    directory: Path = BUNDLE_ARG,
+    pubkey: Path = PUBKEY_OPT,
+    state: Path = STATE_OPT,
+    ledger: Path = LEDGER_OPT,
+    allow_downgrade: bool = DOWNGRADE_OPT,
+    check_only: bool = CHECK_ONLY_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Verify a bundle, failing closed; record it as accepted only if every check passes."""
+    try:
+        result = lib.verify_bundle(
+            directory,
+            pubkey,
+            state_dir=None if check_only else state,
+            allow_downgrade=allow_downgrade,
+            ledger_path=None if check_only else ledger,
+        )
+    except AirgapError as error:
+        if as_json:  # machines get the rejection on stdout too; the one-line error still goes to stderr
+            print(json_document(None, "rejected", [{"exit_code": int(error.exit_code), "message": error.message}]))
+        raise
+    for warning in result.warnings:
+        progress(f"warning: {warning}")
+    if as_json:
+        print_json(result)
+        return
+    print(f"bundle {result.name} {result.version} sequence {result.sequence}: accepted")
+    print(f"  files: {result.files} ({_size(result.total_bytes)}) in {result.seconds:.2f} s; key {result.key_id[:16]}")
+    previous = "none" if result.previous_sequence is None else result.previous_sequence
+    print(f"  sequence: {'checked' if result.sequence_checked else 'NOT checked'}, previous accepted {previous}")
+    print(f"  ledger: {result.ledger or 'not recorded'}")
+
+
+@app.command()
+def split(
+    directory: Path = BUNDLE_ARG,
+    part_size: str = PART_SIZE_OPT,
+    out: Path = SPLIT_OUT_OPT,
+    key: Path = KEY_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Cut a verified bundle into parts, each with the signed part index beside it."""
+    result = lib.split_bundle(directory, out, lib.parse_size(part_size), key)
+    if as_json:
+        print_json(result)
+        return
+    print(f"{result.bundle} sequence {result.sequence}: {len(result.parts)} parts of up to {_size(result.part_size)}")
+    for part in result.parts:
+        print(f"  {Path(result.out_dir, part)}")
+
+
+@app.command("verify-part")
+def verify_part(part: Path = PART_ARG, pubkey: Path = PUBKEY_OPT, as_json: bool = JSON_OPT) -> None:
+    """Check one part alone against the signed part index beside it."""
+    check = lib.verify_part(part, pubkey)
+    if as_json:
+        print_json(check)
+        return
+    print(f"part {check.number} of {check.count} of {check.bundle} sequence {check.sequence}: ok ({check.part})")
+
+
+@app.command()
+def join(
+    parts: list[Path] = PARTS_ARG, out: Path = JOIN_OUT_OPT, pubkey: Path = PUBKEY_OPT, as_json: bool = JSON_OPT
+) -> None:
+    """Check every part and reassemble the bundle; then run 'bundle verify' on the output."""
+    result = lib.join_parts(parts, out, pubkey)
+    if as_json:
+        print_json(result)
+        return
+    print(f"joined {result.parts} parts of {result.bundle} sequence {result.sequence} into {result.out_dir}")
+    print(f"  next: airgapctl bundle verify {result.out_dir} --pubkey {pubkey}")
+
+
+@app.command()
+def pack(directory: Path = BUNDLE_ARG, out: Path = PACK_OUT_OPT, as_json: bool = JSON_OPT) -> None:
+    """Pack a sealed bundle into one deterministic tar file."""
+    result = lib.pack_bundle(directory, out)
+    if as_json:
+        print_json(result)
+        return
+    print(f"packed {result.files} files into {result.archive} ({_size(result.bytes)})")
+
+
+@app.command()
+def unpack(archive: Path = ARCHIVE_ARG, out: Path = UNPACK_OUT_OPT, as_json: bool = JSON_OPT) -> None:
+    """Unpack a bundle archive safely (links, devices, escapes and size bombs refused); verify comes next."""
+    result = lib.unpack_bundle(archive, out)
+    if as_json:
+        print_json(result)
+        return
+    print(f"unpacked {result.files} files ({_size(result.bytes)}) into {result.dest}; not verified yet")
+
+
+@ledger_app.command("verify")
+def ledger_verify(path: Path = LEDGER_ARG, as_json: bool = JSON_OPT) -> None:
+    """Check the ledger's hash chain; name the first edited, removed or reordered line."""
+    report = lib.verify_ledger(path)
+    if as_json:
+        print_json(report)
+        return
+    print(f"ledger {report.path}: {report.entries} entries ({report.accepted} accepted, {report.rejected} rejected)")
+    print("  chain intact" + (f"; {report.unconfirmed} entries after the head" if report.unconfirmed else ""))

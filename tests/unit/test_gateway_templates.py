@@ -55,7 +55,7 @@ def test_templates_use_exactly_the_documented_variables(variables):
     for name in TEMPLATE_NAMES:
         used |= jinja2.meta.find_undeclared_variables(_parse(name))
     assert used == set(variables)
-    readme = (TEMPLATES_DIR.parent / "README.md").read_text()
+    readme = (TEMPLATES_DIR.resolve().parent / "README.md").read_text()  # the role's README
     assert all(f"`{name}`" in readme for name in variables)
 
 
