@@ -110,3 +110,14 @@ def _baseline(baseline: str, cache: Path) -> Path:
 
     cache.mkdir(parents=True, exist_ok=True)
     return base_dpkg_status(cache / "lab-dpkg-status")
+
+
+def read_attestation(path: Path) -> dict[str, Any]:
+    """The test-run record to sign into the manifest: a JSON object, read as it is."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise BadInputError(f"--attest: {path}: not a readable JSON file ({error})") from None
+    if not isinstance(document, dict):
+        raise BadInputError(f"--attest: {path}: must hold a JSON object")
+    return document

@@ -9,7 +9,7 @@ import typer
 from airgapctl import bundle as lib
 from airgapctl.bundle.ledger import DEFAULT_LEDGER_PATH
 from airgapctl.errors import AirgapError
-from airgapctl.output import json_document, print_json, progress
+from airgapctl.output import json_document, print_json, print_table, progress
 
 HELP = "Build, sign, verify, split and import the offline artifact bundle that crosses the gap."
 DEFAULT_STATE_DIR = Path("/var/lib/airgap")
@@ -225,3 +225,41 @@ def ledger_verify(path: Path = LEDGER_ARG, as_json: bool = JSON_OPT) -> None:
         return
     print(f"ledger {report.path}: {report.entries} entries ({report.accepted} accepted, {report.rejected} rejected)")
     print("  chain intact" + (f"; {report.unconfirmed} entries after the head" if report.unconfirmed else ""))
+
+
+BUNDLE_FILE_ARG = typer.Argument(
+    ..., help="bundle.yml: what the bundle carries (format: airgapctl/schemas/bundle.schema.json)."
+)
+BUILD_OUT_OPT = typer.Option(
+    ..., "--out", help="New or empty directory for the bundle (staged beside it until sealed)."
+)
+CACHE_OPT = typer.Option(
+    None, "--cache-dir", help="Download cache reused between builds [default: ~/.cache/airgapctl/bundle]."
+)
+ATTEST_OPT = typer.Option(
+    None, "--attest", help="JSON record of the test run that preceded this build, signed into the manifest."
+)
+
+
+@app.command()
+def build(
+    bundle_file: Path = BUNDLE_FILE_ARG,
+    out: Path = BUILD_OUT_OPT,
+    key: Path = KEY_OPT,
+    cache_dir: Path | None = CACHE_OPT,
+    attest: Path | None = ATTEST_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Collect debs, wheels, collections, specs, files and the toolkit named in bundle.yml, then seal them."""
+    from airgapctl.bundle_build.assemble import build_bundle, read_attestation
+
+    attestation = read_attestation(attest) if attest else None
+    result = build_bundle(bundle_file, out, key, cache_dir=cache_dir, attestation=attestation, progress=progress)
+    if as_json:
+        print_json(result)
+        return
+    rows = [{"section": s.name, "items": s.items, "size": _size(s.bytes), "seconds": f"{s.seconds:.1f}"}
+            for s in result.sections]  # fmt: skip
+    print_table(rows, ["section", "items", "size", "seconds"])
+    print(f"bundle {result.name} {result.release} sequence {result.sequence}: {result.files} files, "
+          f"{_size(result.bytes)}, built in {result.seconds:.1f} s -> {result.out}")  # fmt: skip

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,8 +24,11 @@ def tool_env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}", "NO_COLOR": "1", "ANSIBLE_NOCOLOR": "1"}
 
 
-def run_tool(argv: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(argv, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout, check=False)
+def run_tool(
+    argv: list[str], cwd: Path, timeout: float = 900, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**tool_env(), **(extra_env or {})}
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     proc.stdout = ANSI.sub("", proc.stdout)
     proc.stderr = ANSI.sub("", proc.stderr)
     return proc
@@ -33,3 +39,38 @@ def lab_image() -> str:
     """Start Docker and build the image if needed (make test has usually done both)."""
     ensure_daemon()
     return ensure_image().tag
+
+
+@dataclass(frozen=True)
+class SharedBundle:
+    path: Path
+    public_key: Path
+    private_key: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AIRGAPCTL_TEST_BUNDLE": str(self.path),
+            "AIRGAPCTL_TEST_PUBKEY": str(self.public_key),
+            "AIRGAPCTL_TEST_KEY": str(self.private_key),
+        }
+
+
+BUNDLE_FILE = Path(__file__).parents[1] / "fixtures" / "bundle" / "test-bundle.yml"
+BUNDLE_CACHE = Path(__file__).parents[2] / ".cache" / "test-bundle"
+
+
+@pytest.fixture(scope="session")
+def test_bundle(lab_image: str) -> SharedBundle:
+    """One signed bundle for the whole run, rebuilt only when its inputs change (bundle.yml, base image)."""
+    from airgapctl.bundle.keys import generate_keypair
+    from airgapctl.bundle_build.assemble import build_bundle
+
+    digest = hashlib.sha256(BUNDLE_FILE.read_bytes() + lab_image.encode()).hexdigest()[:16]
+    home = BUNDLE_CACHE / digest
+    bundle = SharedBundle(home / "bundle", home / "keys" / "bundle.pub", home / "keys" / "bundle.key")
+    if not (bundle.path / "manifest.json.sig").is_file():
+        shutil.rmtree(home, ignore_errors=True)
+        (home / "keys").mkdir(parents=True)
+        generate_keypair(bundle.private_key, bundle.public_key)
+        build_bundle(BUNDLE_FILE, bundle.path, bundle.private_key, cache_dir=BUNDLE_CACHE / "downloads")
+    return bundle

@@ -22,8 +22,8 @@ def test_every_role_has_a_molecule_scenario(repo):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_molecule_scenario_passes(role, repo, lab_image):
-    proc = run_tool(["molecule", "test"], cwd=repo / "roles" / role, timeout=1500)
+def test_molecule_scenario_passes(role, repo, lab_image, test_bundle):
+    proc = run_tool(["molecule", "test"], cwd=repo / "roles" / role, timeout=1500, extra_env=test_bundle.env())
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
     for step in ("converge", "idempotence", "check", "verify"):
