@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -66,10 +67,13 @@ def build_bundle(
     project_dir: Path | None = None,
     attestation: dict[str, Any] | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    sequence: int | None = None,
 ) -> BuildResult:
     from airgapctl.bundle.manifest import seal_bundle
 
     spec = load_bundle_file(bundle_yml)
+    if sequence is not None:  # media cut by a pipeline count up without editing bundle.yml
+        spec = dataclasses.replace(spec, sequence=sequence)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise BadInputError(f"{out_dir} exists and is not empty", hint="choose a new --out directory or remove it")
     if not private_key.is_file():

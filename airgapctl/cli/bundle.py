@@ -236,6 +236,7 @@ BUILD_OUT_OPT = typer.Option(
 CACHE_OPT = typer.Option(
     None, "--cache-dir", help="Download cache reused between builds [default: ~/.cache/airgapctl/bundle]."
 )
+BUILD_SEQUENCE_OPT = typer.Option(None, "--sequence", min=1, help="Use this sequence instead of bundle.yml's.")
 ATTEST_OPT = typer.Option(
     None, "--attest", help="JSON record of the test run that preceded this build, signed into the manifest."
 )
@@ -248,13 +249,16 @@ def build(
     key: Path = KEY_OPT,
     cache_dir: Path | None = CACHE_OPT,
     attest: Path | None = ATTEST_OPT,
+    sequence: int | None = BUILD_SEQUENCE_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Collect debs, wheels, collections, specs, files and the toolkit named in bundle.yml, then seal them."""
     from airgapctl.bundle_build.assemble import build_bundle, read_attestation
 
     attestation = read_attestation(attest) if attest else None
-    result = build_bundle(bundle_file, out, key, cache_dir=cache_dir, attestation=attestation, progress=progress)
+    result = build_bundle(
+        bundle_file, out, key, cache_dir=cache_dir, attestation=attestation, progress=progress, sequence=sequence
+    )
     if as_json:
         print_json(result)
         return

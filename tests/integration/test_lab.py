@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +29,9 @@ def instance(lab_image):
 
 @pytest.fixture(scope="module")
 def inventory(instance, tmp_path_factory):
+    """The lab inventory's group_vars with a host for this test's instance."""
     path = tmp_path_factory.mktemp("inventory") / "hosts.yml"
+    shutil.copytree(Path(__file__).parents[2] / "inventory/lab/group_vars", path.parent / "group_vars")
     path.write_text(
         "all:\n  children:\n    appliances:\n      hosts:\n"
         f"        {NAME}:\n          ansible_connection: community.docker.docker\n"
@@ -62,11 +66,13 @@ def test_status_lists_the_instance(instance, cli):
     assert re.search(rf"^{NAME}\s+airgap-lab-{NAME}\s+running\s+running\s+none\s+lo$", text.stdout, re.MULTILINE)
 
 
-def test_site_playbook_converges_then_changes_nothing(inventory, repo):
-    first = run_tool(["ansible-playbook", "-i", str(inventory), "playbooks/site.yml"], cwd=repo)
+def test_site_playbook_converges_then_changes_nothing(inventory, repo, test_bundle):
+    env = {"AIRGAPCTL_BUNDLE": str(test_bundle.path), "AIRGAPCTL_BUNDLE_PUBKEY": str(test_bundle.public_key)}
+    argv = ["ansible-playbook", "-i", str(inventory), "playbooks/site.yml"]
+    first = run_tool(argv, cwd=repo, extra_env=env)
     assert first.returncode == 0, first.stdout[-3000:]
     assert _recap(first.stdout)["failed"] == 0
-    second = run_tool(["ansible-playbook", "-i", str(inventory), "playbooks/site.yml"], cwd=repo)
+    second = run_tool(argv, cwd=repo, extra_env=env)
     assert second.returncode == 0, second.stdout[-3000:]
     assert _recap(second.stdout)["changed"] == 0
 
