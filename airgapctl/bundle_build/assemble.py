@@ -24,7 +24,7 @@ from airgapctl.bundle_build.build import (
     stage_wheels,
     timed,
 )
-from airgapctl.bundle_build.bundle_file import load_bundle_file
+from airgapctl.bundle_build.bundle_file import BundleFile, load_bundle_file
 from airgapctl.bundle_build.sbom import cyclonedx
 from airgapctl.errors import BadInputError
 
@@ -69,8 +69,6 @@ def build_bundle(
     progress: Callable[[str], None] = lambda _: None,
     sequence: int | None = None,
 ) -> BuildResult:
-    from airgapctl.bundle.manifest import seal_bundle
-
     spec = load_bundle_file(bundle_yml)
     if sequence is not None:  # media cut by a pipeline count up without editing bundle.yml
         spec = dataclasses.replace(spec, sequence=sequence)
@@ -82,6 +80,31 @@ def build_bundle(
     staged = StagedBundle(out_dir.with_name(out_dir.name + ".partial"))
     shutil.rmtree(staged.directory, ignore_errors=True)
     staged.directory.mkdir(parents=True)
+    try:
+        _stage_and_seal(spec, staged, cache, project, private_key, attestation, progress)
+    except BaseException:
+        shutil.rmtree(staged.directory, ignore_errors=True)  # never leave half a bundle behind
+        raise
+    if out_dir.exists():
+        out_dir.rmdir()
+    staged.directory.rename(out_dir)
+    total = sum(s.bytes for s in staged.sections)
+    count = sum(s.items for s in staged.sections) + 1
+    elapsed = time.monotonic() - started
+    return BuildResult(out_dir, spec.name, spec.release, spec.sequence, count, total, elapsed, staged.sections)
+
+
+def _stage_and_seal(
+    spec: BundleFile,
+    staged: StagedBundle,
+    cache: Path,
+    project: Path,
+    private_key: Path,
+    attestation: dict[str, Any] | None,
+    progress: Callable[[str], None],
+) -> None:
+    from airgapctl.bundle.manifest import seal_bundle
+
     if spec.apt:
         timed(staged, "apt", lambda: stage_apt(spec, staged, cache, _baseline(spec.baseline, cache)), progress)
     if spec.airgapctl_wheels or spec.requirements:
@@ -98,13 +121,6 @@ def build_bundle(
     progress("bundle: hashing and signing…")
     seal = {"expires": spec.expires, "sbom": SBOM_PATH, "attestation": attestation}
     seal_bundle(staged.directory, spec.name, spec.release, spec.sequence, private_key, staged.kinds, **seal)
-    if out_dir.exists():
-        out_dir.rmdir()
-    staged.directory.rename(out_dir)
-    total = sum(s.bytes for s in staged.sections)
-    count = sum(s.items for s in staged.sections) + 1
-    elapsed = time.monotonic() - started
-    return BuildResult(out_dir, spec.name, spec.release, spec.sequence, count, total, elapsed, staged.sections)
 
 
 def _baseline(baseline: str, cache: Path) -> Path:
