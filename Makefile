@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Each sets itself up.
-.PHONY: demo test test-fast lint docs setup lock
+.PHONY: demo test test-fast lint docs setup lock media
 
 demo:
 	scripts/demo.sh
@@ -20,6 +20,10 @@ docs: setup
 
 setup:
 	scripts/setup.sh
+
+# Cut offline media from tested roles only: make media KEY=bundle.key [BUNDLE=...] [OUT=...]
+media:
+	scripts/media.sh
 
 # Re-resolve the pinned set after changing pyproject.toml (needs the package index).
 lock:

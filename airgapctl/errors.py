@@ -42,6 +42,8 @@ class ExitCode(IntEnum):
     BUNDLE_PART_MISSING = 20
     # A part's size or SHA-256 differs from the signed part index.
     BUNDLE_PART_ALTERED = 21
+    # verify --require-attestation: no passing test record, or roles/playbooks differ from the tested ones.
+    BUNDLE_ATTESTATION = 22
 
 
 class AirgapError(Exception):
@@ -129,3 +131,7 @@ class BundlePartMissingError(BundleRejectedError):
 
 class BundlePartAlteredError(BundleRejectedError):
     exit_code = ExitCode.BUNDLE_PART_ALTERED
+
+
+class BundleAttestationError(BundleRejectedError):
+    exit_code = ExitCode.BUNDLE_ATTESTATION

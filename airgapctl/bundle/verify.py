@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from airgapctl.bundle.attestation import check_attestation
 from airgapctl.bundle.fileio import bundle_root, read_regular_file
 from airgapctl.bundle.hashing import hash_files, list_tree
 from airgapctl.bundle.keys import key_fingerprint, load_public_key, read_signature_file, verify_detached
@@ -182,6 +183,7 @@ def _run_checks(
     allow_downgrade: bool,
     now: datetime,
     attempts: list[Attempt],
+    require_attestation: bool = False,
 ) -> tuple[Manifest, str, _Acceptance]:
     """Every check in order; appends to ``attempts`` what the ledger may record once it is trusted."""
     root = bundle_root(bundle_dir)
@@ -191,6 +193,8 @@ def _run_checks(
     )
     check_files(root, manifest)
     check_expiry(manifest, now)
+    if require_attestation:  # after check_files: the toolkit digests it reads are then proven
+        check_attestation(manifest)
     return manifest, digest, _accept_sequence(manifest, digest, state_dir, allow_downgrade, now)
 
 
@@ -201,6 +205,7 @@ def verify_bundle(
     allow_downgrade: bool = False,
     now: datetime | None = None,
     ledger_path: Path | None = None,
+    require_attestation: bool = False,
 ) -> VerifyResult:
     """Verify ``bundle_dir`` and accept it (state, ledger) only when every check passed."""
     started = time.monotonic()
@@ -210,7 +215,7 @@ def verify_bundle(
     attempts = [Attempt(source=str(bundle_dir))]
     try:
         manifest, digest, acceptance = _run_checks(
-            bundle_dir, public_key_path, state_dir, allow_downgrade, now, attempts
+            bundle_dir, public_key_path, state_dir, allow_downgrade, now, attempts, require_attestation
         )
     except AirgapError as error:
         _record(ledger_path, attempts[-1], "rejected", error.message, error.exit_code, now)

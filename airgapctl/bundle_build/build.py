@@ -97,11 +97,16 @@ def _copy_file(source: Path, bundle_path: str, staged: StagedBundle, kind: str) 
     staged.add(bundle_path, kind, Component(kind, bundle_path.split("/", 1)[-1], "", bundle_path, sha256_file(target)))
 
 
+def tree_files(source: Path) -> list[Path]:
+    """Regular files under source, links and caches left out: what a bundle carries of a folder."""
+    return [
+        p for p in sorted(source.rglob("*")) if p.is_file() and not p.is_symlink() and not SKIP_NAMES & set(p.parts)
+    ]
+
+
 def _copy_tree(source: Path, prefix: str, staged: StagedBundle, kind: str) -> None:
-    """Regular files under source (links and caches left out) to prefix/ in the bundle."""
-    for path in sorted(source.rglob("*")):
-        if path.is_file() and not path.is_symlink() and not SKIP_NAMES & set(path.parts):
-            _copy_file(path, f"{prefix}/{path.relative_to(source).as_posix()}", staged, kind)
+    for path in tree_files(source):
+        _copy_file(path, f"{prefix}/{path.relative_to(source).as_posix()}", staged, kind)
 
 
 def stage_specs(spec: BundleFile, staged: StagedBundle, spec_files: Callable[[Path], list[Path]]) -> None:

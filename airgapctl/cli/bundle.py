@@ -42,6 +42,11 @@ DOWNGRADE_OPT = typer.Option(
 CHECK_ONLY_OPT = typer.Option(
     False, "--check-only", help="Check signature, files and expiry only: no sequence check, nothing recorded."
 )
+REQUIRE_ATTESTATION_OPT = typer.Option(
+    False,
+    "--require-attestation",
+    help="Refuse media without a passing test record for exactly its roles and playbooks.",
+)
 PART_SIZE_OPT = typer.Option(
     ..., "--part-size", help="Part size: 700M, 4000M, 4G (K/M/G/T = 1024^n; KB/MB/GB/TB = 1000^n)."
 )
@@ -128,6 +133,7 @@ def verify(
     ledger: Path = LEDGER_OPT,
     allow_downgrade: bool = DOWNGRADE_OPT,
     check_only: bool = CHECK_ONLY_OPT,
+    require_attestation: bool = REQUIRE_ATTESTATION_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Verify a bundle, failing closed; record it as accepted only if every check passes."""
@@ -138,6 +144,7 @@ def verify(
             state_dir=None if check_only else state,
             allow_downgrade=allow_downgrade,
             ledger_path=None if check_only else ledger,
+            require_attestation=require_attestation,
         )
     except AirgapError as error:
         if as_json:  # machines get the rejection on stdout too; the one-line error still goes to stderr
@@ -267,3 +274,23 @@ def build(
     print_table(rows, ["section", "items", "size", "seconds"])
     print(f"bundle {result.name} {result.release} sequence {result.sequence}: {result.files} files, "
           f"{_size(result.bytes)}, built in {result.seconds:.1f} s -> {result.out}")  # fmt: skip
+
+
+JUNIT_OPT = typer.Option(
+    ..., "--junit", help="JUnit XML of the test run (pytest --junitxml), Molecule scenarios included."
+)
+ATTEST_OUT_OPT = typer.Option(..., "--out", help="Where to write the attestation (JSON) for bundle build --attest.")
+
+
+@app.command()
+def attest(junit: Path = JUNIT_OPT, out: Path = ATTEST_OUT_OPT, as_json: bool = JSON_OPT) -> None:
+    """Record the test run that must precede a media cut: commit, role and playbook digest, outcomes."""
+    from airgapctl.bundle_build.attest import write_attestation
+
+    record = write_attestation(junit, out)
+    if as_json:
+        print_json(record)
+        return
+    tests = record["tests"]
+    print(f"attestation {out}: tests {'passed' if tests['passed'] else 'FAILED'} ({tests['summary']});"
+          f" roles+playbooks {record['toolkit_sha256'][:12]}; commit {record['commit'][:12]}")  # fmt: skip
