@@ -117,7 +117,7 @@ def stage_specs(spec: BundleFile, staged: StagedBundle, spec_files: Callable[[Pa
         files = spec_files(source)  # the root and every file its $refs reach, layout kept
         root = Path(os.path.commonpath([str(f.parent) for f in files]))
         for path in files:
-            _copy_file(path, f"specs/{source.stem}/{path.relative_to(root).as_posix()}", staged, "spec")
+            _copy_file(path, f"specs/{root.name}/{path.relative_to(root).as_posix()}", staged, "spec")
 
 
 def stage_files(spec: BundleFile, staged: StagedBundle) -> None:
