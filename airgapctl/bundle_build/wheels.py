@@ -9,11 +9,19 @@ from pathlib import Path
 
 from airgapctl.errors import BadInputError, EnvironmentProblem
 
+# Debian 12 has glibc 2.36: every manylinux tag up to that runs there (duckdb ships 2_27/2_28 only).
+DEBIAN12_PLATFORMS = (
+    *(f"manylinux_2_{minor}_x86_64" for minor in range(36, 16, -1)),
+    "manylinux2014_x86_64",
+    "linux_x86_64",
+    "any",
+)
+
 
 @dataclass(frozen=True)
 class WheelTarget:
     python_version: str = "3.11"  # Debian 12's python3
-    platform: str = "manylinux2014_x86_64"
+    platforms: tuple[str, ...] = DEBIAN12_PLATFORMS
 
 
 def _pip(*args: str) -> subprocess.CompletedProcess[str]:
@@ -32,7 +40,9 @@ def download_wheels(requirements: list[str], constraints: Path | None, target: W
     if not requirements:
         return
     argv = ["download", "-q", "--dest", str(out_dir), "--only-binary=:all:", "--python-version", target.python_version]
-    argv += ["--platform", target.platform, "--platform", "linux_x86_64", "--platform", "any", "--implementation", "cp"]
+    for platform in target.platforms:
+        argv += ["--platform", platform]
+    argv += ["--implementation", "cp"]
     if constraints:
         argv += ["--constraint", str(constraints)]
     proc = _pip(*argv, *requirements)
