@@ -135,3 +135,9 @@ class BundlePartAlteredError(BundleRejectedError):
 
 class BundleAttestationError(BundleRejectedError):
     exit_code = ExitCode.BUNDLE_ATTESTATION
+
+
+class AuditFindingsError(AirgapError):
+    """The audit ran and found something at or above --fail-on (the report says what)."""
+
+    exit_code = ExitCode.FAILED

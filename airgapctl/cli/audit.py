@@ -1,12 +1,293 @@
-"""``airgapctl audit``: scan stored gateway logs for anomalies and policy drift."""
+"""``airgapctl audit``: scan stored gateway logs for anomalies and policy drift, write offline reports.
 
-from airgapctl.cli.planned import register_planned
+``audit run`` is the scheduled audit; ``audit simulate`` writes realistic logs with injected
+incidents (and their ground truth) to tune thresholds or demo it; ``audit detectors`` lists what
+runs. The work is done by log_analysis (pipeline.run_audit, simulate.simulate).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from airgapctl.errors import AuditFindingsError, BadInputError
+from airgapctl.output import print_json, print_table
+
+app = typer.Typer(
+    help="Scan stored gateway access logs for anomalies and policy drift and write offline reports.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+LOGS_OPT = typer.Option(
+    ...,
+    "--logs",
+    metavar="PATH",
+    help="Access log files or directories (JSON lines or combined, plain or .gz); several may follow one --logs.",
+)
+MORE_LOGS_ARG = typer.Argument(
+    None, metavar="[PATH]...", help="More log files, e.g. from a shell glob after --logs.", show_default=False
+)
+POLICY_OPT = typer.Option(
+    ..., "--policy", help="The current compiled policy (policy.json from 'airgapctl specs compile')."
+)
+STATE_OPT = typer.Option(
+    None,
+    "--state",
+    help="Directory keeping the learned baseline between runs. [default: none: "
+    "only the detectors that need no baseline run]",
+    show_default=False,
+)
+REPORT_DIR_OPT = typer.Option(None, "--report-dir", help="Where to write audit-<time>.<format> reports.")
+SINCE_OPT = typer.Option(
+    None,
+    "--since",
+    metavar="TIME",
+    help="Only lines at or after TIME: ISO 8601 (UTC unless "
+    "it has an offset) or a span back from now such as 24h or 7d.",
+)
+UNTIL_OPT = typer.Option(None, "--until", metavar="TIME", help="Only lines before TIME (same forms as --since).")
+FORMAT_OPT = typer.Option("json", "--format", metavar="LIST", help="Report formats, comma-separated: json, html, md.")
+FAIL_ON_OPT = typer.Option(
+    "high",
+    "--fail-on",
+    metavar="SEVERITY",
+    help="Exit 1 when a finding reaches this severity (info, low, medium, high, critical) or 'none' never to.",
+)
+NO_LEARN_OPT = typer.Option(False, "--no-learn", help="Do not update the baseline in --state with this run.")
+TRAIN_OPT = typer.Option(
+    None, "--train", metavar="PATH", help="Learn from these historical logs first (repeat for several files)."
+)
+GATEWAY_CONFIG_OPT = typer.Option(
+    None,
+    "--gateway-config",
+    help="Deployed gateway configuration directory for config_drift. [default: /etc/nginx/airgap when it exists]",
+    show_default=False,
+)
+LOG_FORMAT_OPT = typer.Option("auto", "--log-format", help="Log format: auto (sniffed per file), json or combined.")
+PARAM_OPT = typer.Option(
+    None,
+    "--param",
+    metavar="DETECTOR.NAME=VALUE",
+    help="Override a detector parameter (see 'airgapctl audit detectors'); repeatable.",
+)
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON document instead of text.")
+QUIET_OPT = typer.Option(False, "--quiet", help="No progress on stderr.")
 
 
-def register(app) -> None:
-    register_planned(
-        app,
-        "audit",
-        "Scan stored gateway access logs for anomalies and policy drift and write offline reports.",
-        "the scheduled audit",
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="audit")
+
+
+@app.callback()
+def audit() -> None:
+    """Scan stored gateway access logs for anomalies and policy drift and write offline reports."""
+
+
+@app.command("run")
+def run(
+    logs: list[Path] = LOGS_OPT,
+    more_logs: list[Path] | None = MORE_LOGS_ARG,
+    policy: Path = POLICY_OPT,
+    state: Path | None = STATE_OPT,
+    report_dir: Path | None = REPORT_DIR_OPT,
+    since: str | None = SINCE_OPT,
+    until: str | None = UNTIL_OPT,
+    formats: str = FORMAT_OPT,
+    fail_on: str = FAIL_ON_OPT,
+    no_learn: bool = NO_LEARN_OPT,
+    train: list[Path] | None = TRAIN_OPT,
+    gateway_config: Path | None = GATEWAY_CONFIG_OPT,
+    log_format: str = LOG_FORMAT_OPT,
+    params: list[str] | None = PARAM_OPT,
+    as_json: bool = JSON_OPT,
+    quiet: bool = QUIET_OPT,
+) -> None:
+    """Audit access logs against the policy and the learned baseline; exit 1 when a finding reaches --fail-on."""
+    from log_analysis.options import audit_options
+    from log_analysis.pipeline import run_audit
+
+    options = audit_options(
+        logs=[*logs, *(more_logs or [])], policy=policy, state=state, report_dir=report_dir, since=since,
+        until=until, formats=formats, fail_on=fail_on, learn=not no_learn, train=list(train or []),
+        gateway_config=gateway_config, log_format=log_format, params=list(params or []),
+    )  # fmt: skip
+    progress = None if quiet or as_json else _Progress()
+    result = run_audit(options, stage=progress.stage if progress else None, bar=progress.bar if progress else None)
+    failed = result.failed(options.fail_on)
+    if as_json:
+        print_json({**_summary(result), "findings": result.report["findings"]}, status="failed" if failed else "ok")
+    else:
+        _print_summary(result.report, _summary(result))
+    if failed:
+        reached = sum(1 for f in result.findings if options.fail_on is not None and f.severity >= options.fail_on)
+        raise AuditFindingsError(
+            f"{reached} finding(s) at or above {fail_on}",
+            hint="see the report" + (f" {result.written[0]}" if result.written else "s' findings above"),
+        )
+
+
+def _summary(result) -> dict:
+    report = result.report
+    return {
+        **report["summary"],
+        "window": report["window"],
+        "inputs": {k: report["inputs"][k] for k in ("lines_read", "lines_used", "lines_skipped", "skipped_by_reason")},
+        "reports": [str(p) for p in result.written],
+        "notes": report["notes"],
+        "baseline": str(result.baseline_file) if result.baseline_file else None,
+    }
+
+
+def _print_summary(report: dict, summary: dict) -> None:
+    inputs = report["inputs"]
+    print(
+        f"audit {report['window']['start']} .. {report['window']['end']}: {inputs['lines_read']:,} lines read, "
+        f"{inputs['lines_skipped']:,} skipped, {summary['findings']} finding(s)"
     )
+    rows = [
+        {
+            "severity": f["severity"],
+            "detector": f["detector"],
+            "subject": ",".join(f"{k}={v}" for k, v in f["subject"].items()) or "-",
+            "start": f["window"]["start"],
+            "message": f["message"][:100],
+        }
+        for f in report["findings"]
+    ]
+    print_table(rows, ["severity", "detector", "subject", "start", "message"])
+    for note in report["notes"]:
+        print(f"note: {note}")
+    for path in summary["reports"]:
+        print(f"report: {path}")
+
+
+class _Progress:
+    """Stages as lines on stderr; on a terminal, a bar while the logs are read."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+
+    def stage(self, text: str) -> None:
+        print(f"audit: {text}", file=sys.stderr, flush=True)
+
+    def bar(self, fraction: float) -> None:
+        if not self.tty:
+            return
+        filled = int(fraction * 30)
+        end = "\n" if fraction >= 1.0 else ""
+        print(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}", end=end, file=sys.stderr, flush=True)
+
+
+SIM_POLICY_OPT = typer.Option(..., "--policy", help="Compiled policy whose clients and operations the logs use.")
+OUT_OPT = typer.Option(..., "--out", help="Directory for the day files, gateway/ and truth.json.")
+DAYS_OPT = typer.Option(7, "--days", min=1, help="Days of traffic.")
+TRAIN_DAYS_OPT = typer.Option(5, "--train-days", min=0, help="Leading days without incidents (for --train).")
+START_OPT = typer.Option("2026-02-25", "--start", metavar="YYYY-MM-DD", help="First day (local time).")
+RATE_OPT = typer.Option(100_000, "--requests-per-day", min=1, help="Average requests per day over all clients.")
+INCIDENTS_OPT = typer.Option(
+    "all",
+    "--incidents",
+    metavar="LIST",
+    help="Incident kinds to inject on the audit days, comma-separated detector names, 'all' or 'none'.",
+)
+SEED_OPT = typer.Option(7, "--seed", help="Random seed: the same arguments give the same files.")
+GZIP_OPT = typer.Option(False, "--gzip", help="Write gzip-compressed day files.")
+OFFSET_OPT = typer.Option(60, "--utc-offset-minutes", help="Local time offset the lines are written with.")
+WORKERS_OPT = typer.Option(1, "--workers", min=1, help="Processes writing days in parallel.")
+CLIENTS_OPT = typer.Option(0, "--clients", min=0, help="How many of the policy's clients take part (0: all).")
+
+
+@app.command("simulate")
+def simulate_logs(
+    policy: Path = SIM_POLICY_OPT,
+    out: Path = OUT_OPT,
+    days: int = DAYS_OPT,
+    train_days: int = TRAIN_DAYS_OPT,
+    start: str = START_OPT,
+    requests_per_day: int = RATE_OPT,
+    incidents: str = INCIDENTS_OPT,
+    seed: int = SEED_OPT,
+    gzip: bool = GZIP_OPT,
+    utc_offset_minutes: int = OFFSET_OPT,
+    workers: int = WORKERS_OPT,
+    clients: int = CLIENTS_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Write realistic gateway logs for a policy, with injected incidents and a ground-truth file."""
+    from airgapctl.gateway.policy import load_policy
+    from log_analysis.options import parse_incident_kinds
+    from log_analysis.simulate import INJECTORS, SimulationOptions, simulate
+
+    document, _ = load_policy(policy)
+    kinds = parse_incident_kinds(incidents, tuple(INJECTORS))
+    try:
+        first_day = date.fromisoformat(start)
+        options = SimulationOptions(
+            out,
+            days,
+            train_days,
+            first_day,
+            requests_per_day,
+            kinds,
+            seed,
+            utc_offset_minutes,
+            gzip,
+            workers=workers,
+            clients=clients,
+        )
+        result = simulate(document, options)
+    except ValueError as error:
+        raise BadInputError(str(error), hint="see 'airgapctl audit simulate --help'") from None
+    _print_simulation(result, out, as_json)
+
+
+def _print_simulation(result, out: Path, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "lines": result.lines,
+                "train_files": result.train_files,
+                "audit_files": result.audit_files,
+                "truth": result.truth_file,
+                "gateway_config": result.gateway_config,
+                "incidents": len(result.incidents),
+            }
+        )
+        return
+    print(f"{result.lines:,} lines in {len(result.train_files) + len(result.audit_files)} files under {out}")
+    print(
+        f"  train: {len(result.train_files)} file(s); audit: {len(result.audit_files)} file(s); "
+        f"{len(result.incidents)} incident(s) in {result.truth_file}"
+    )
+
+
+@app.command("detectors")
+def detectors(as_json: bool = JSON_OPT) -> None:
+    """List the detectors: what each looks for, its statistic, parameters and whether it needs a baseline."""
+    from log_analysis.detectors import REGISTRY
+
+    rows = [
+        {
+            "id": d.id,
+            "severity": d.severity.label,
+            "baseline": "yes" if d.needs_baseline else "no",
+            "parameters": ", ".join(f"{k}={v:g}" for k, v in d.parameters.items()) or "-",
+            "statistic": d.statistic,
+        }
+        for d in REGISTRY
+    ]
+    if as_json:
+        print_json(
+            {
+                "detectors": [
+                    {**row, "description": d.description, "parameters": d.parameters}
+                    for row, d in zip(rows, REGISTRY, strict=True)
+                ]
+            }
+        )
+        return
+    print_table(rows, ["id", "severity", "baseline", "parameters", "statistic"])

@@ -1,0 +1,222 @@
+"""Full audit throughput on simulated gateway logs, side by side with GoAccess on the same file.
+
+Run by hand (never from the test suite):
+
+    .venv/bin/python -m benchmarks.audit_throughput [--lines 5000000] [--with-20m] [--workdir /var/tmp/audit-bench]
+
+Steps: compile a policy from the spec fixtures (150 clients); simulate days of 5M lines each (all
+incident kinds on the last days); run one untimed audit to learn a baseline; then time the full
+audit of one day (every detector, drift with --gateway-config, baseline update, JSON report) as a
+separate ``airgapctl`` process, and GoAccess 1.7 (Debian package; JSON log format, HTML output) on
+the same file. Prints lines/s of both, the ratio and each process's peak RSS (from wait4). With
+--with-20m it also audits 20M lines twice: one file holding the day four times over (four times the
+lines, the same clients, operations and windows), which shows that memory does not grow with lines,
+and four different days (four times the windows too), which shows what it grows with instead.
+Scratch data lives under --workdir and is deleted at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from airgapctl.specs.compile import compile_files, write_policy
+from airgapctl.specs.validate import validate_spec
+from log_analysis.simulate import INJECTORS, SimulationOptions, simulate
+
+SPECS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "specs"
+AIRGAPCTL = str(Path(sys.executable).with_name("airgapctl"))
+# GoAccess reads the gateway's JSON lines with this mapping (%x: the ISO 8601 time with its offset).
+GOACCESS_FORMAT = (
+    '{"time": "%x", "remote_addr": "%h", "method": "%m", "uri": "%U", "status": "%s", '
+    '"bytes_out": "%b", "request_time": "%T", "client": "%e"}'
+)
+
+
+def compile_bench_policy(directory: Path, clients: int = 150) -> Path:
+    access = {
+        "version": 1, "site": "bench", "defaults": {"max_body_bytes": 4096, "deprecated": "warn"},
+        "apis": [
+            {"name": "pets", "spec": str(SPECS / "petstore30/openapi.yaml"), "base_path": "/pets",
+             "upstream": {"url": "http://127.0.0.1:9/v1"}},
+            {"name": "inventory", "spec": str(SPECS / "inventory31.yaml"), "base_path": "/inventory",
+             "upstream": {"url": "http://127.0.0.1:9"}},
+            {"name": "legacy", "spec": str(SPECS / "swagger20.yaml"), "base_path": "/legacy",
+             "upstream": {"url": "http://127.0.0.1:9/api"}},
+        ],
+        "roles": [{"name": "reader", "allow": [{"method": "GET", "path": "/**"}]},
+                  {"name": "admin", "allow": [{"path": "/**"}]}],
+        "clients": [{"name": f"client{i:03d}", "subject": f"CN=client{i:03d},O=Bench",
+                     "roles": ["admin" if i % 3 == 0 else "reader"]} for i in range(clients)],
+    }  # fmt: skip
+    (directory / "access.yml").write_text(yaml.safe_dump(access))
+    policy = compile_files(directory / "access.yml", validate_spec).policy
+    write_policy(policy, directory / "policy.json")
+    return directory / "policy.json"
+
+
+def timed(argv: list[str]) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS in MiB, exit code) of one child process."""
+    started = time.monotonic()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        sys.exit(f"{argv[0]} failed: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode
+
+
+def count_lines(paths: list[str]) -> int:
+    total = 0
+    for path in paths:
+        with open(path, "rb") as stream:
+            while chunk := stream.read(1 << 24):
+                total += chunk.count(b"\n")
+    return total
+
+
+def audit_argv(policy: Path, logs: list[str], state: Path, reports: Path, gateway: str) -> list[str]:
+    return [
+        AIRGAPCTL,
+        "audit",
+        "run",
+        "--logs",
+        *logs,
+        "--policy",
+        str(policy),
+        "--state",
+        str(state),
+        "--report-dir",
+        str(reports),
+        "--format",
+        "json",
+        "--gateway-config",
+        gateway,
+        "--fail-on",
+        "none",
+        "--quiet",
+    ]
+
+
+def run_goaccess(log: str, out: Path) -> tuple[float, float, float, int]:
+    return timed(
+        [
+            "goaccess",
+            log,
+            "--log-format",
+            GOACCESS_FORMAT,
+            "--datetime-format",
+            "%Y-%m-%dT%H:%M:%S%z",
+            "--no-global-config",
+            "--no-progress",
+            "-o",
+            str(out / "goaccess.html"),
+        ]
+    )
+
+
+def report(label: str, lines: int, measured: tuple[float, float, float, int]) -> float:
+    wall, cpu, rss, _ = measured
+    rate = lines / wall
+    print(
+        f"{label:<28} {lines:>11,} lines {wall:8.1f} s {rate:>12,.0f} lines/s  cpu {cpu:7.1f} s  "
+        f"peak RSS {rss:7.0f} MiB"
+    )
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=5_000_000, help="lines per simulated day")
+    parser.add_argument("--with-20m", action="store_true", help="also audit four days (4 x --lines) at once")
+    parser.add_argument("--workdir", type=Path, default=Path("/var/tmp/audit-bench"))  # noqa: S108 - scratch data
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (and reuse its logs)")
+    parser.add_argument("--skip-goaccess", action="store_true")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        run(args, args.workdir)
+    finally:
+        if not args.keep:
+            shutil.rmtree(args.workdir, ignore_errors=True)
+
+
+def simulated_days(work: Path, policy_file: Path, days: int, lines: int) -> dict:
+    """Weekdays only (from a Monday), so that every day holds about ``lines`` lines; reused when kept."""
+    truth = work / "logs" / "truth.json"
+    if truth.exists() and len(json.loads(truth.read_text())["audit_files"]) >= days - 1:
+        return json.loads(truth.read_text())
+    started = time.monotonic()
+    options = SimulationOptions(
+        work / "logs",
+        days=days,
+        train_days=1,
+        start=dt.date(2026, 3, 2),
+        requests_per_day=lines,
+        incidents=tuple(INJECTORS),
+        workers=2,
+    )
+    sim = simulate(json.loads(policy_file.read_text()), options)
+    print(f"simulated {sim.lines:,} lines in {time.monotonic() - started:.0f} s under {work}")
+    return json.loads(truth.read_text())
+
+
+def repeated(source: Path, target: Path, times: int) -> Path:
+    if not target.exists():
+        with target.open("wb") as sink:
+            for _ in range(times):
+                with source.open("rb") as stream:
+                    shutil.copyfileobj(stream, sink, 1 << 24)
+    return target
+
+
+def machine_check() -> str:
+    """A fixed single-threaded workload: on a shared machine, how much CPU this run really got."""
+    started, cpu = time.monotonic(), time.process_time()
+    total = 0
+    for number in range(20_000_000):
+        total += number
+    wall, used = time.monotonic() - started, time.process_time() - cpu
+    return f"reference loop (20M additions): {wall:.2f} s wall, {used:.2f} s cpu"
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
+    print(machine_check())
+    policy_file = compile_bench_policy(work)
+    sim = simulated_days(work, policy_file, 5 if args.with_20m else 2, args.lines)
+    train, day, gateway = sim["train_files"][0], sim["audit_files"][0], sim["gateway_config"]
+    state, reports = work / "state", work / "reports"
+    shutil.rmtree(state, ignore_errors=True)
+    timed(audit_argv(policy_file, [train], state, reports, gateway))  # learn a baseline, untimed
+    lines = count_lines([day])
+    ours = report("airgapctl audit (full)", lines, timed(audit_argv(policy_file, [day], state, reports, gateway)))
+    if not args.skip_goaccess:
+        theirs = report("goaccess 1.7 (JSON, HTML)", lines, run_goaccess(day, work))
+        print(f"{'ratio':<28} {ours / theirs:.1f}x GoAccess")
+    if args.with_20m:
+        # Four times the lines over the same keys: one file holding the day four times over.
+        same = [str(repeated(Path(day), work / "day-x4.log", 4))]
+        measured = timed(audit_argv(policy_file, same, state, reports, gateway))
+        report("one file, day x4 (4x lines)", count_lines(same), measured)
+        # Four different days: four times the lines and four times the time windows (keys).
+        four = sim["audit_files"][:4]
+        report(
+            "4 days (4x lines and keys)",
+            count_lines(four),
+            timed(audit_argv(policy_file, four, state, reports, gateway)),
+        )
+    print(machine_check())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""One pass over the logs: DuckDB reads every line once and folds it into a few small grouped tables.
+
+The detectors never see lines, only these aggregates, whose size follows the number of distinct
+clients, operations, paths and time windows, not the number of lines: that is what keeps memory
+flat from 5 to 20 million lines. GROUPING SETS computes all of them in the same scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from log_analysis.readers.sql import in_list, literal
+
+WINDOW = 300  # seconds: the rate windows
+HOUR = 3600
+AUTH_REASONS = ("no_client_cert", "bad_client_cert", "unknown_client")
+PROBE_REASONS = ("unknown_path", "method_not_allowed", "non_canonical_path")
+# Latency bins: a quarter of a power of two of milliseconds (about 19 % wide), proxied requests only.
+LATENCY_BINS_PER_OCTAVE = 4
+_LATENCY_BIN = (
+    "CASE WHEN request_time IS NULL OR reason NOT IN ('ok', 'deprecated', 'upstream_error') THEN NULL "
+    f"ELSE least(80, floor(log2(request_time * 1000 + 1) * {LATENCY_BINS_PER_OCTAVE}))::INTEGER END"
+)
+# The path is cut from the URI only here, for the few lines no operation matched.
+_UNMATCHED_KEY = (
+    f"CASE WHEN operation = '' AND reason NOT IN {in_list(AUTH_REASONS)} THEN method || chr(9) || "
+    "split_part(uri, '?', 1) || chr(9) || client || chr(9) || remote_addr || chr(9) || (ts // 3600) END"
+)
+# Three grouping sets, each as coarse as its detectors allow: per file, identity, address and 5-minute
+# window; per operation, hour and latency bin; per operation, identity, policy id and reason,
+# with the unmatched (method, path) key riding along for lines no operation matched. Every extra set
+# costs a hash-table insert per line, so related views share one set and are split when fetched.
+_SETS = {
+    "actors": ("problem", "fi", "client", "remote_addr", "win"),
+    "operations": ("problem", "operation", "hr", "lbin"),
+    "routes": ("problem", "operation", "client", "policy_id", "reason", "ukey"),
+}
+# Every key column of any set, in a fixed order (GROUPING_ID's bits follow it).
+_KEYS = tuple(dict.fromkeys(key for keys in _SETS.values() for key in keys))
+# Each line gets a class: what kind of answer (reason category) and its status class. The scan groups
+# by it and keeps only four aggregates; the per-kind counts are summed from the small result. Fewer
+# aggregates per grouping set is what makes the single scan fast.
+_REASON_KIND = (
+    "CASE WHEN reason IN ('ok', 'deprecated', 'upstream_error') THEN 0 WHEN reason = 'rate_limited' THEN 1 "
+    f"WHEN reason IN {in_list(AUTH_REASONS)} THEN 2 WHEN reason IN {in_list(PROBE_REASONS)} THEN 3 ELSE 4 END"
+)
+_CLASS = f"(({_REASON_KIND}) * 10 + least(coalesce(status, 0) // 100, 9))::TINYINT"
+_SCAN_MEASURES = "count(*) AS n, sum(bytes_out) AS bytes_out, min(ts) AS first, max(ts) AS last"
+# From the classes back to counts (status class = cls % 10, reason kind = cls // 10). Client errors are
+# the 4xx a client causes itself: auth failures, probing and rate limits are left to their detectors.
+_MEASURES = """sum(n) AS n, sum(bytes_out) AS bytes_out, coalesce(sum(n) FILTER (cls % 10 = 2), 0) AS n2xx,
+    coalesce(sum(n) FILTER (cls % 10 >= 5), 0) AS n5xx,
+    coalesce(sum(n) FILTER (cls % 10 = 4 AND cls // 10 IN (0, 4)), 0) AS client_errors,
+    coalesce(sum(n) FILTER (cls // 10 = 1), 0) AS n429, coalesce(sum(n) FILTER (cls // 10 = 2), 0) AS auth_failures,
+    coalesce(sum(n) FILTER (cls // 10 = 3), 0) AS probes, coalesce(sum(n) FILTER (cls // 10 <> 0), 0) AS denied,
+    min(first) AS first, max(last) AS last"""
+
+
+@dataclass
+class AuditData:
+    """Everything the detectors may use; rows are plain tuples named by the ``*_COLUMNS`` below."""
+
+    actors: list[tuple] = field(default_factory=list)  # client, remote_addr, win, *MEASURES
+    operations: list[tuple] = field(default_factory=list)  # operation, hr, lbin, *MEASURES
+    routes: list[tuple] = field(default_factory=list)  # operation, client, policy_id, reason, *MEASURES
+    unmatched: list[tuple] = field(default_factory=list)  # method, path, client, remote_addr, hour, *MEASURES
+    files: list[tuple] = field(default_factory=list)  # fi, problem, *MEASURES
+    start: float | None = None  # first and last used line's time
+    end: float | None = None
+    unmatched_truncated: int = 0
+    utc_offset_hours: int = 0  # the logs' local offset (from their first lines): hours of day are local
+
+
+def aggregate(con: duckdb.DuckDBPyConnection, events: str, policy_id: str, max_unmatched: int = 200_000) -> AuditData:
+    """Run the single scan and fetch each grouping set (problem rows only into the per-file counts)."""
+    sets = ", ".join("(" + ", ".join((*keys, "cls")) + ")" for keys in _SETS.values())
+    blank_current = f"CASE WHEN policy_id = {literal(policy_id)} THEN '' ELSE policy_id END"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE agg AS
+        SELECT GROUPING_ID({", ".join(_KEYS)}) AS gid, {", ".join(_KEYS)}, cls, {_SCAN_MEASURES}
+        FROM (SELECT *, ts // {WINDOW} * {WINDOW} AS win, ts // {HOUR} * {HOUR} AS hr, {_LATENCY_BIN} AS lbin,
+                     {_UNMATCHED_KEY} AS ukey, {_CLASS} AS cls
+              FROM (SELECT * REPLACE ({blank_current} AS policy_id) FROM ({events})))
+        GROUP BY GROUPING SETS ({sets})""")  # noqa: S608 - column names and the readers' quoted SQL
+    data = AuditData()
+    data.actors = _fetch(con, "actors", "client, remote_addr, win")
+    data.operations = _fetch(con, "operations", "operation, hr, lbin")
+    # The current policy id was blanked for the scan (cheaper to group by); put it back.
+    data.routes = [
+        (o, c, p or policy_id, r, *rest)
+        for o, c, p, r, *rest in _fetch(con, "routes", "operation, client, policy_id, reason")
+    ]
+    data.files = _fetch(con, "actors", "fi, problem", used_only=False)
+    unmatched = _fetch(con, "routes", "ukey", where="ukey IS NOT NULL", order=f"n DESC LIMIT {max_unmatched + 1}")
+    data.unmatched_truncated = max(0, len(unmatched) - max_unmatched)
+    data.unmatched = [_split_unmatched(row) for row in unmatched[:max_unmatched] if row[0] is not None]
+    used = [row for row in data.files if row[1] is None]
+    if used:
+        data.start = min(row[-2] for row in used)
+        data.end = max(row[-1] for row in used)
+    con.execute("DROP TABLE agg")
+    return data
+
+
+def _gid(keys: tuple[str, ...]) -> int:
+    """GROUPING_ID sets a bit (most significant first) for every key column NOT in the set."""
+    return sum(1 << (len(_KEYS) - 1 - i) for i, key in enumerate(_KEYS) if key not in keys)
+
+
+def _fetch(
+    con: duckdb.DuckDBPyConnection, name: str, columns: str, used_only: bool = True, where: str = "", order: str = ""
+) -> list[tuple]:
+    """One view of a grouping set: its rows summed over the keys not asked for, classes turned into counts."""
+    where = (
+        f"gid = {_gid(_SETS[name])}"
+        + (" AND problem IS NULL" if used_only else "")
+        + (f" AND {where}" if where else "")
+    )
+    order_by = f"ORDER BY {order}" if order else ""
+    query = f"SELECT {columns}, {_MEASURES} FROM agg WHERE {where} GROUP BY ALL {order_by}"  # noqa: S608 - our names
+    return con.execute(query).fetchall()
+
+
+def _split_unmatched(row: tuple) -> tuple[Any, ...]:
+    method, path, client, remote_addr, hour = row[0].split("\t")
+    return (method, path, client, remote_addr, int(hour) * HOUR, *row[1:])

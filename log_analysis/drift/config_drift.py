@@ -1,0 +1,130 @@
+"""config_drift: the deployed gateway configuration differs from what the current policy renders to.
+
+What is compared: every file ``airgapctl gateway render`` writes (nginx.conf and gateway/*.conf),
+rendered here from the policy with the default render options, against the same files in the
+deployed directory; plus any other *.conf file there (extra). Ignored: the leading
+``ansible_managed`` comment block, and the arguments of directives that carry per-host choices
+this audit cannot know (listen address, certificate and key paths, log, pid and temp paths,
+worker_processes, user, root, and absolute include paths such as credential files): those are
+compared by directive name only. Sunsets are decided as of today, as a render today would.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+from airgapctl.errors import AirgapError
+from log_analysis.context import AuditContext
+from log_analysis.detectors.base import Detector, Parameters
+from log_analysis.model import Finding, Severity, Subject
+
+PARAMETERS: Parameters = {}
+HOST_SPECIFIC = (
+    "listen",
+    "ssl_certificate",
+    "ssl_certificate_key",
+    "ssl_client_certificate",
+    "proxy_ssl_trusted_certificate",
+    "pid",
+    "error_log",
+    "access_log",
+    "worker_processes",
+    "user",
+    "root",
+    "client_body_temp_path",
+    "proxy_temp_path",
+    "fastcgi_temp_path",
+    "uwsgi_temp_path",
+    "scgi_temp_path",
+)
+_DIRECTIVE = re.compile(r"^(\s*)(" + "|".join(HOST_SPECIFIC) + r")\s+[^;]*;", re.MULTILINE)
+_ABSOLUTE_INCLUDE = re.compile(r"^(\s*include\s+)/\S*/([^/\s;]+;)", re.MULTILINE)
+_SKIPPED_DIRS = {"logs", "tmp"}
+
+
+def normalise(text: str) -> list[str]:
+    """The lines that must agree: managed header dropped, per-host values masked."""
+    lines = text.splitlines()
+    if lines and lines[0].strip() == "#":
+        closing = next((i for i in range(1, len(lines)) if lines[i].strip() == "#"), 0)
+        lines = lines[closing + 1 :]
+    body = "\n".join(lines)
+    body = _DIRECTIVE.sub(r"\1\2 <per-host>;", body)
+    body = _ABSOLUTE_INCLUDE.sub(r"\1<per-host>/\2", body)
+    return [line.rstrip() for line in body.splitlines()]
+
+
+def compare(deployed: Path, rendered: dict[str, str]) -> dict[str, list]:
+    changed, missing = [], []
+    for name, text in sorted(rendered.items()):
+        target = deployed / name
+        if not target.is_file():
+            missing.append(name)
+            continue
+        expected, actual = normalise(text), normalise(target.read_text(encoding="utf-8", errors="replace"))
+        if expected != actual:
+            diff = list(
+                difflib.unified_diff(expected, actual, "rendered/" + name, "deployed/" + name, n=0, lineterm="")
+            )
+            changed.append({"file": name, "diff": diff[:20], "diff_lines": len(diff)})
+    return {"changed": changed, "missing": missing, "extra": _extra(deployed, rendered)}
+
+
+def _extra(deployed: Path, rendered: dict[str, str]) -> list[str]:
+    """Other *.conf files NGINX could include (logs/, tmp/ and hidden directories left out)."""
+    extra = []
+    for path in deployed.rglob("*.conf"):
+        relative = path.relative_to(deployed)
+        hidden = any(part in _SKIPPED_DIRS or part.startswith(".") for part in relative.parts[:-1])
+        if path.is_file() and not hidden and str(relative) not in rendered:
+            extra.append(str(relative))
+    return sorted(extra)
+
+
+def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
+    config = ctx.gateway_config
+    if config is None:
+        return []
+    from airgapctl.gateway.render import RenderOptions, render_templates, template_variables
+
+    try:
+        rendered = render_templates(template_variables(ctx.policy, RenderOptions()))
+    except AirgapError as error:
+        ctx.notes.append(f"config_drift: not checked, the policy does not render: {error.message}")
+        return []
+    result = compare(config.directory, rendered)
+    if not any(result.values()):
+        return []
+    parts = [f"{len(result[k])} {k}" for k in ("changed", "missing", "extra") if result[k]]
+    return [
+        Finding(
+            detector="config_drift",
+            severity=Severity.HIGH,
+            subject=Subject(),
+            start=ctx.window_start,
+            end=ctx.window_end,
+            score=float(sum(len(v) for v in result.values())),
+            message=f"the gateway configuration in {config.directory} differs from what the policy renders to: "
+            + ", ".join(parts)
+            + " file(s)",
+            evidence={
+                "directory": str(config.directory),
+                **result,
+                "compared": sorted(rendered),
+                "ignored_directives": list(HOST_SPECIFIC),
+            },
+        )
+    ]
+
+
+DETECTOR = Detector(
+    id="config_drift",
+    severity=Severity.HIGH,
+    description="The deployed gateway configuration differs from what the current policy renders to.",
+    statistic="file-by-file comparison with the rendered templates, per-host values masked",
+    parameters=PARAMETERS,
+    needs_baseline=False,
+    detect=detect,
+)

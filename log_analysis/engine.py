@@ -1,0 +1,141 @@
+"""The DuckDB side of a run: one connection, set up for bounded memory, and the scan with progress."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from airgapctl.errors import BadInputError
+from log_analysis.aggregates import AuditData, aggregate
+from log_analysis.model import FileStats
+from log_analysis.readers import LogInput, ReadOptions, events_sql
+from log_analysis.readers.inputs import JSON, salvage_gzip
+from log_analysis.readers.problems import classify_unparsable, counts_from_rejects
+
+ProgressBar = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    threads: int = os.cpu_count() or 2
+    memory_limit: str = "512MB"  # DuckDB spills to a temporary directory beyond this
+
+
+@dataclass
+class Engine:
+    con: duckdb.DuckDBPyConnection
+    work_dir: Path  # DuckDB's spill files and salvaged copies of damaged gzip files
+
+
+@contextmanager
+def engine(options: EngineOptions) -> Iterator[Engine]:
+    with tempfile.TemporaryDirectory(prefix="airgapctl-audit-") as work:
+        spill = Path(work) / "spill"
+        salvaged = Path(work) / "salvaged"
+        salvaged.mkdir()
+        con = duckdb.connect(
+            config={
+                "threads": options.threads,
+                "memory_limit": options.memory_limit,
+                "temp_directory": str(spill),
+                "preserve_insertion_order": False,
+            }
+        )
+        # Progress is tracked (query_progress feeds our bar on stderr) but DuckDB never prints its own.
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+        try:
+            yield Engine(con, salvaged)
+        finally:
+            con.close()
+
+
+def scan(
+    eng: Engine, inputs: list[LogInput], read: ReadOptions, policy: dict[str, Any], progress: ProgressBar | None = None
+) -> tuple[AuditData, list[FileStats]]:
+    """Aggregate every input in one pass; then count each file's lines by problem.
+
+    A damaged gzip file makes DuckDB fail the whole scan: its readable part is then copied out and
+    the scan runs once more, so one cut-off rotation never stops the audit.
+    """
+    try:
+        data = _with_progress(
+            eng.con, lambda: aggregate(eng.con, events_sql(inputs, read, policy), policy["policy_id"]), progress
+        )
+    except duckdb.Error as error:
+        repaired = [salvage_gzip(log, eng.work_dir) or log for log in inputs]
+        if all(new is old for new, old in zip(repaired, inputs, strict=True)):
+            raise BadInputError(
+                f"reading the logs failed: {' '.join(str(error).split())[:300]}", hint="check the files named in --logs"
+            ) from None
+        inputs[:] = repaired
+        data = _with_progress(
+            eng.con, lambda: aggregate(eng.con, events_sql(inputs, read, policy), policy["policy_id"]), progress
+        )
+    offsets = Counter(log.utc_offset_hours for log in inputs if log.utc_offset_hours is not None)
+    data.utc_offset_hours = offsets.most_common(1)[0][0] if offsets else 0
+    return data, _file_stats(eng.con, inputs, data, read)
+
+
+def _aggregate(eng: Engine, inputs: list[LogInput], read: ReadOptions, policy: dict[str, Any]) -> AuditData:
+    return aggregate(eng.con, events_sql(inputs, read, policy), policy["policy_id"])
+
+
+def _with_progress(
+    con: duckdb.DuckDBPyConnection, work: Callable[[], AuditData], progress: ProgressBar | None
+) -> AuditData:
+    if progress is None:
+        return work()
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.5):
+            fraction = con.query_progress()
+            if fraction >= 0:
+                progress(min(fraction, 100.0) / 100.0)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        return work()
+    finally:
+        done.set()
+        watcher.join()
+        progress(1.0)
+
+
+def _file_stats(
+    con: duckdb.DuckDBPyConnection, inputs: list[LogInput], data: AuditData, read: ReadOptions
+) -> list[FileStats]:
+    stats = [FileStats(str(log.path), log.format, damaged_gzip=log.salvaged_copy is not None) for log in inputs]
+    for index, problem, n, *rest in data.files:
+        entry = stats[index]
+        entry.lines += n
+        if problem is None:
+            entry.used += n
+            entry.first, entry.last = rest[-2], rest[-1]
+        elif problem == "outside_window":
+            entry.outside_window += n
+        elif problem != "unparsable":
+            entry.skipped[problem] = entry.skipped.get(problem, 0) + n
+    for index, problem, n, *_ in data.files:
+        if problem == "unparsable" and inputs[index].format == JSON:
+            for reason, lines in classify_unparsable(con, index, inputs[index], n, read.max_line_bytes).items():
+                stats[index].skipped[reason] = stats[index].skipped.get(reason, 0) + lines
+    for index, log in enumerate(inputs):
+        if log.format != JSON:
+            rejected: dict[str, int] = {}
+            counts_from_rejects(con, f"rejects_{index}", rejected)
+            for reason, lines in rejected.items():
+                stats[index].skipped[reason] = stats[index].skipped.get(reason, 0) + lines
+                stats[index].lines += lines
+    return stats

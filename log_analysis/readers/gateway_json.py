@@ -1,0 +1,42 @@
+"""The gateway's JSON access log (airgapctl/schemas/access_log.schema.json), read by DuckDB's JSON reader.
+
+Every line becomes a row: lines DuckDB cannot parse come back as all-NULL rows (``ignore_errors``), so
+they are counted here and classified by reason afterwards (readers.problems), never fatal.
+"""
+
+from __future__ import annotations
+
+from log_analysis.readers.inputs import LogInput
+from log_analysis.readers.sql import ReadOptions, literal, window_problem
+
+_COLUMNS = (
+    "{'time': 'VARCHAR', 'remote_addr': 'VARCHAR', 'client': 'VARCHAR', 'method': 'VARCHAR', 'uri': 'VARCHAR', "
+    "'operation': 'VARCHAR', 'reason': 'VARCHAR', 'status': 'INTEGER', "
+    "'bytes_out': 'BIGINT', 'request_time': 'DOUBLE', 'policy_id': 'VARCHAR'}"
+)
+# A parsed record cannot show its line's length; its text fields plus the fixed part bound it from below.
+_TEXT_LENGTH = "length(uri) + coalesce(length(client), 0) + coalesce(length(operation), 0) + 400"
+
+
+def json_source(index: int, log: LogInput, options: ReadOptions) -> str:
+    """One SELECT yielding the event columns for one JSON-lines file (plain or gzip)."""
+    compression = "gzip" if log.compressed else "none"
+    scan = (
+        f"read_json({literal(str(log.source))}, format = 'newline_delimited', columns = {_COLUMNS}, "
+        f"ignore_errors = true, compression = '{compression}')"
+    )
+    parsed = f"SELECT *, epoch(TRY_CAST(time AS TIMESTAMPTZ))::BIGINT AS ts FROM {scan}"  # noqa: S608 - quoted path
+    return f"""
+    SELECT {index} AS fi, ts, TRY_CAST(substr(time, 12, 2) AS INTEGER) AS lh,
+        coalesce(remote_addr, '') AS remote_addr, coalesce(client, '') AS client, method,
+        uri, split_part(uri, '?', 1) AS path, coalesce(operation, '') AS operation,
+        CASE WHEN reason IN ('ok', 'deprecated', 'upstream_error') THEN 'allow' ELSE 'deny' END AS decision,
+        coalesce(reason, '') AS reason, status, coalesce(bytes_out, 0) AS bytes_out, request_time,
+        coalesce(policy_id, '') AS policy_id,
+        CASE WHEN time IS NULL AND method IS NULL AND uri IS NULL AND status IS NULL THEN 'unparsable'
+             WHEN time IS NULL OR method IS NULL OR uri IS NULL OR status IS NULL THEN 'missing_field'
+             WHEN ts IS NULL THEN 'bad_time'
+             WHEN {_TEXT_LENGTH} > {options.max_line_bytes} THEN 'over_long'
+             {window_problem(options)}
+             ELSE NULL END AS problem
+    FROM ({parsed})"""  # noqa: S608 - the path is a quoted literal, the rest numbers

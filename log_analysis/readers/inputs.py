@@ -1,0 +1,137 @@
+"""Which files to read, in which format, in time order (rotated logs are read oldest first)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from airgapctl.errors import BadInputError
+
+JSON = "json"
+COMBINED = "combined"
+FORMATS = ("auto", JSON, COMBINED)
+# NGINX/Apache "combined": addr - user [time] "request" status bytes "referer" "agent"
+COMBINED_LINE = re.compile(r'^\S+ \S+ \S+ \[([^\]]+)\] "')
+_ISO_TIME = re.compile(rb'"time"\s*:\s*"([^"]+)"')
+_PEEK_BYTES = 65536
+
+
+@dataclass(frozen=True)
+class LogInput:
+    path: Path
+    format: str
+    compressed: bool
+    first_time: float | None  # epoch of the first line, for ordering; None when unreadable
+    utc_offset_hours: int | None = None  # the first line's local offset
+    salvaged_copy: Path | None = None  # the plain copy of a damaged gzip file's readable part
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+    @property
+    def source(self) -> Path:
+        """The file the readers open (the salvaged copy for a damaged gzip file)."""
+        return self.salvaged_copy or self.path
+
+
+def discover_inputs(paths: list[Path], log_format: str = "auto") -> list[LogInput]:
+    """Expand directories (their *.log, *.log.N, *.gz files), sniff each format, order by first timestamp."""
+    if log_format not in FORMATS:
+        raise BadInputError(f"--log-format {log_format!r} is not one of {', '.join(FORMATS)}")
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and _looks_like_log(p.name))
+            if not found:
+                raise BadInputError(
+                    f"{path}: no log files in this directory", hint="give files, or a directory of *.log/*.gz"
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise BadInputError(f"{path}: no such log file", hint="check the --logs paths")
+    inputs = [_sniff(p, log_format) for p in dict.fromkeys(files)]
+    return sorted(inputs, key=lambda i: (i.first_time is None, i.first_time or 0.0, i.label))
+
+
+def _looks_like_log(name: str) -> bool:
+    return bool(re.search(r"\.log(\.\d+)?(\.gz)?$|\.gz$|\.jsonl?$", name))
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as stream:
+        return stream.read(2) == b"\x1f\x8b"
+
+
+def _head(path: Path, compressed: bool) -> bytes:
+    try:
+        if compressed:
+            # A truncated stream still yields its beginning through a raw decompressor.
+            with path.open("rb") as stream:
+                return zlib.decompressobj(wbits=31).decompress(stream.read(_PEEK_BYTES), _PEEK_BYTES)
+        with path.open("rb") as stream:
+            return stream.read(_PEEK_BYTES)
+    except (OSError, zlib.error, EOFError, gzip.BadGzipFile):
+        return b""
+
+
+def _sniff(path: Path, log_format: str) -> LogInput:
+    try:
+        compressed = _is_gzip(path)
+    except OSError as error:
+        raise BadInputError(
+            f"{path}: cannot read: {error.strerror or error}", hint="check the file's permissions"
+        ) from None
+    head = _head(path, compressed)
+    first = next((line.strip() for line in head.split(b"\n") if line.strip()), b"")
+    detected = COMBINED if COMBINED_LINE.match(first.decode("utf-8", "replace")) else JSON
+    chosen = detected if log_format == "auto" else log_format
+    when = _first_time(first, chosen)
+    return LogInput(path, chosen, compressed, when.timestamp() if when else None, _offset_hours(when))
+
+
+def _first_time(line: bytes, log_format: str) -> datetime | None:
+    try:
+        if log_format == JSON:
+            match = _ISO_TIME.search(line)
+            return datetime.fromisoformat(match.group(1).decode().replace("Z", "+00:00")) if match else None
+        match = COMBINED_LINE.match(line.decode("utf-8", "replace"))
+        return datetime.strptime(match.group(1), "%d/%b/%Y:%H:%M:%S %z") if match else None
+    except ValueError:
+        return None
+
+
+def _offset_hours(when: datetime | None) -> int | None:
+    offset = when.utcoffset() if when is not None else None
+    return round(offset.total_seconds() / 3600) if offset is not None else None
+
+
+def salvage_gzip(log: LogInput, directory: Path) -> LogInput | None:
+    """A damaged gzip file's readable beginning as a plain file in ``directory``; None if it is intact.
+
+    Rotation can leave a compressed log cut short; its complete lines are still worth reading (the
+    cut line counts as truncated like any other).
+    """
+    if not log.compressed:
+        return None
+    target = directory / f"{len(list(directory.iterdir()))}-{log.path.name}.salvaged"
+    decompressor = zlib.decompressobj(wbits=31)
+    damaged = False
+    with log.path.open("rb") as source, target.open("wb") as sink:
+        while chunk := source.read(1 << 20):
+            try:
+                sink.write(decompressor.decompress(chunk))
+            except zlib.error:
+                damaged = True
+                break
+        damaged = damaged or not decompressor.eof
+    if not damaged:
+        target.unlink()
+        return None
+    return LogInput(log.path, log.format, False, log.first_time, log.utc_offset_hours, salvaged_copy=target)

@@ -1,0 +1,53 @@
+"""SQL text shared by the readers: quoting, and the columns every reader produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Every reader yields these columns, one row per line (problem lines included, marked in `problem`).
+# ``uri`` is the raw request target; ``path`` the same without its query.
+EVENT_COLUMNS = (
+    "fi",
+    "ts",
+    "lh",
+    "remote_addr",
+    "client",
+    "method",
+    "uri",
+    "path",
+    "operation",
+    "decision",
+    "reason",
+    "status",
+    "bytes_out",
+    "request_time",
+    "policy_id",
+    "problem",
+)
+ALLOWED_REASONS = ("ok", "deprecated", "upstream_error")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    since: float | None = None  # epoch seconds, inclusive
+    until: float | None = None  # epoch seconds, exclusive
+    max_line_bytes: int = 16384  # longer lines are skipped as over_long (NGINX's URI limit is 8 KiB by default)
+
+
+def literal(text: str) -> str:
+    """A SQL string literal (paths and policy values go into the query text)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def in_list(values: tuple[str, ...] | list[str]) -> str:
+    return "(" + ", ".join(literal(v) for v in values) + ")"
+
+
+def window_problem(options: ReadOptions) -> str:
+    """SQL that marks rows outside --since/--until, applied after the parse problems."""
+    conditions = []
+    if options.since is not None:
+        conditions.append(f"ts < {int(options.since)}")
+    if options.until is not None:
+        conditions.append(f"ts >= {int(options.until)}")
+    return f"WHEN {' OR '.join(conditions)} THEN 'outside_window'" if conditions else ""

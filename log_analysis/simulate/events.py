@@ -1,0 +1,171 @@
+"""Requests as the gateway would log them, and the JSON line NGINX writes for each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import random
+from dataclasses import dataclass
+
+from log_analysis.simulate.profiles import TABLE_BITS, WINDOW, ClientProfile, SimOperation
+
+_LINE = (
+    '{"v":1,"time":"%s","request_id":"%032x",%s,"method":"%s",'
+    '"uri":"%s","operation":"%s","decision":"%s","reason":"%s","status":%d,"bytes_in":%d,'
+    '"bytes_out":%d,"request_time":%.3f,"upstream_status":"%s","upstream_time":"%s","tls_version":"TLSv1.3",'
+    '"policy_id":"%s"}\n'
+)
+ALLOWED_REASONS = frozenset({"ok", "deprecated", "upstream_error"})
+
+
+@dataclass(slots=True)
+class Event:
+    ts: float
+    addr: str
+    client: ClientProfile | None  # None: the gateway identified nobody
+    method: str
+    uri: str  # JSON-escaped already
+    operation: str
+    reason: str
+    status: int
+    bytes_in: int
+    bytes_out: int
+    request_time: float
+    policy_id: str
+    subject: str = ""  # the presented certificate subject when there is no identity
+
+
+def escaped(text: str) -> str:
+    return json.dumps(text)[1:-1]
+
+
+def served(ts: float, client: ClientProfile, addr: str, sim: SimOperation, rng: random.Random, policy_id: str) -> Event:
+    """A request the gateway let through and the upstream answered normally."""
+    pick = rng.getrandbits(TABLE_BITS)
+    body = 300 + (pick & 511) if sim.op["body"]["allowed"] else 0
+    reason = "deprecated" if sim.op["deprecated"] and sim.op["deprecation_action"] != "allow" else "ok"
+    size, latency = sim.sizes[rng.getrandbits(TABLE_BITS)], sim.latencies[rng.getrandbits(TABLE_BITS)]
+    return Event(
+        ts,
+        addr,
+        client,
+        sim.method,
+        sim.paths[pick],
+        sim.id,
+        reason,
+        sim.ok_status,
+        420 + body,
+        size,
+        latency,
+        policy_id,
+    )
+
+
+def normal_event(ts: float, client: ClientProfile, rng: random.Random, policy_id: str) -> Event:
+    """Mostly successes, with the small everyday share of upstream errors, 404s, typos and refusals."""
+    sim = client.op_table[rng.getrandbits(TABLE_BITS)]
+    addr = client.addresses[0] if len(client.addresses) == 1 or rng.random() < 0.8 else client.addresses[1]
+    event = served(ts, client, addr, sim, rng, policy_id)
+    draw = rng.random()
+    if draw >= 0.0112:
+        return event
+    if draw < 0.002:
+        event.status, event.reason = (502, "upstream_error") if draw < 0.001 else (500, event.reason)
+        event.bytes_out = 180
+    elif draw < 0.010 and sim.op["path_params"]:
+        event.status, event.bytes_out = 404, 160
+    elif draw < 0.0105 and client.denied:
+        denied = rng.choice(client.denied)
+        refuse(event, 403, "forbidden_role", denied.method, denied.path(rng), denied.id)
+    elif draw < 0.0110:
+        # A typo: every one different, as mistyped paths are.
+        refuse(event, 404, "unknown_path", event.method, f"{event.uri}_{rng.getrandbits(24):06x}", "")
+    elif draw >= 0.0110:
+        refuse(event, 429, "rate_limited", event.method, event.uri, event.operation)
+    return event
+
+
+def refuse(event: Event, status: int, reason: str, method: str, uri: str, operation: str) -> None:
+    """Turn an event into a gateway refusal: nothing proxied, a small JSON error body."""
+    event.status, event.reason, event.method, event.uri, event.operation = status, reason, method, uri, operation
+    event.bytes_out, event.request_time = 150, 0.0
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    if mean > 40:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, count, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return count
+
+
+class LineWriter:
+    """Formats events as access-log lines; caches the time text per second and each client's fields."""
+
+    def __init__(self, utc_offset_minutes: int, rng: random.Random) -> None:
+        self.offset = utc_offset_minutes * 60
+        sign = "+" if utc_offset_minutes >= 0 else "-"
+        hours, minutes = divmod(abs(utc_offset_minutes), 60)
+        self.suffix = f"{sign}{hours:02d}:{minutes:02d}"
+        self.rng = rng
+        self._second = -1
+        self._text = ""
+        self._day = (-1, "")
+        self._who: dict[tuple[int, str, bool], str] = {}
+
+    def time_text(self, ts: float) -> str:
+        second = int(ts)
+        if second != self._second:
+            local = second + self.offset
+            day, rest = divmod(local, 86400)
+            if day != self._day[0]:
+                self._day = (day, dt.datetime.fromtimestamp(day * 86400, dt.UTC).strftime("%Y-%m-%dT"))
+            hour, rest = divmod(rest, 3600)
+            self._second = second
+            self._text = f"{self._day[1]}{hour:02d}:{rest // 60:02d}:{rest % 60:02d}{self.suffix}"
+        return self._text
+
+    def _identity(self, e: Event) -> str:
+        """The remote_addr, client, subject and roles fields (cached: they repeat for every request)."""
+        client = e.client
+        identified = client is not None and e.reason not in ("no_client_cert", "bad_client_cert", "unknown_client")
+        key = (id(client), e.addr + "|" + e.subject, identified)
+        text = self._who.get(key)
+        if text is None:
+            name, roles = (client.name, client.roles) if identified and client else ("", "")
+            # A refused certificate is still presented: its subject is logged, the identity is not.
+            subject = client.subject if client is not None and e.reason != "no_client_cert" else e.subject
+            text = self._who[key] = (
+                f'"remote_addr":"{e.addr}","client":"{name}","subject":"{subject}","roles":"{roles}"'
+            )
+        return text
+
+    def line(self, e: Event) -> str:
+        proxied = e.reason in ALLOWED_REASONS
+        upstream_status, upstream_time = (str(e.status), f"{e.request_time * 0.95:.3f}") if proxied else ("", "")
+        return _LINE % (
+            self.time_text(e.ts),
+            self.rng.getrandbits(128),
+            self._identity(e),
+            e.method,
+            e.uri,
+            e.operation,
+            "allow" if proxied else "deny",
+            e.reason,
+            e.status,
+            e.bytes_in,
+            e.bytes_out,
+            e.request_time,
+            upstream_status,
+            upstream_time,
+            e.policy_id,
+        )
+
+
+def window_starts(start: float, days: int) -> range:
+    return range(int(start), int(start) + days * 86400, WINDOW)

@@ -1,0 +1,199 @@
+"""``airgapctl audit``: exit codes, one-line errors, the report files and their schema, simulate."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from airgapctl.errors import ExitCode
+from airgapctl.schemas import load_schema
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "audit"
+POLICY = str(FIXTURES / "policy.json")
+GATEWAY_LINES = str(FIXTURES / "readers" / "gateway_lines.log")
+SHADOW = str(FIXTURES / "cli" / "served_shadow.log")
+
+
+def _run_args(*logs: str) -> list[str]:
+    return ["audit", "run", "--logs", *logs, "--policy", POLICY, "--quiet"]
+
+
+def test_help_lists_the_subcommands(cli):
+    result = cli("audit", "--help")
+    assert result.exit_code == 0
+    for command in ("run", "simulate", "detectors"):
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE)
+
+
+def test_nothing_at_fail_on_exits_0_and_says_no_baseline(cli):
+    result = cli(*_run_args(GATEWAY_LINES), "--fail-on", "high")
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert "zombie_route" in result.stdout
+    assert "note: no baseline yet" in result.stdout
+    assert result.stderr == ""
+
+
+def test_a_finding_at_fail_on_exits_1_with_one_line(cli):
+    result = cli(*_run_args(GATEWAY_LINES), "--fail-on", "medium")
+    assert result.exit_code == ExitCode.FAILED == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("airgapctl: error: 1 finding(s) at or above medium")
+    assert lines[1].startswith("hint: ") and len(lines) == 2
+
+
+def test_fail_on_none_never_fails(cli):
+    assert cli(*_run_args(SHADOW), "--fail-on", "none").exit_code == 0
+
+
+def test_progress_goes_to_stderr(cli):
+    result = cli("audit", "run", "--logs", GATEWAY_LINES, "--policy", POLICY, "--fail-on", "none")
+    assert result.exit_code == 0
+    assert "audit: reading 1 log file(s)" in result.stderr
+    assert "audit:" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--format", "pdf"], "--format pdf: not a report format"),
+        (["--fail-on", "severe"], "--fail-on 'severe' is not a severity"),
+        (["--since", "last tuesday"], "--since 'last tuesday' is not a time"),
+        (["--since", "2026-03-03", "--until", "2026-03-02"], "--since must be earlier than --until"),
+        (["--gateway-config", "/nonexistent/gw"], "--gateway-config /nonexistent/gw: no such directory"),
+        (["--param", "rate_spike.zz=3"], "--param rate_spike.zz: not a parameter of rate_spike"),
+        (["--param", "nosuch.z=3"], "--param nosuch.…: no detector 'nosuch'"),
+        (["--param", "rate_spike.z=high"], "--param 'rate_spike.z=high': expected DETECTOR.NAME=NUMBER"),
+        (["--log-format", "xml"], "--log-format 'xml' is not one of auto, json, combined"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line_and_a_hint(cli, extra, message):
+    result = cli(*_run_args(GATEWAY_LINES), *extra)
+    assert result.exit_code == ExitCode.BAD_INPUT == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"airgapctl: error: {message}" or lines[0].startswith(f"airgapctl: error: {message}")
+    assert "Traceback" not in result.stderr and len(lines) <= 2
+
+
+def test_missing_log_and_bad_policy_name_the_file(cli, tmp_path):
+    result = cli(*_run_args(str(tmp_path / "absent.log")))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"airgapctl: error: {tmp_path / 'absent.log'}: no such log file")
+    (tmp_path / "policy.json").write_text("{not json")
+    result = cli("audit", "run", "--logs", GATEWAY_LINES, "--policy", str(tmp_path / "policy.json"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"airgapctl: error: {tmp_path / 'policy.json'}: not valid JSON")
+
+
+def test_unreadable_state_baseline_is_bad_input(cli, tmp_path):
+    (tmp_path / "baseline.json").write_text("[]")
+    result = cli(*_run_args(GATEWAY_LINES), "--state", str(tmp_path))
+    assert result.exit_code == 2
+    assert "baseline.json: not a usable audit baseline" in result.stderr
+
+
+@pytest.fixture
+def reports(cli, tmp_path) -> dict[str, Path]:
+    result = cli(*_run_args(SHADOW), "--report-dir", str(tmp_path), "--format", "json,html,md", "--fail-on", "none")
+    assert result.exit_code == 0, result.stderr
+    return {path.suffix[1:]: path for path in tmp_path.iterdir()}
+
+
+def test_json_report_follows_its_schema(reports):
+    document = json.loads(reports["json"].read_text())
+    errors = list(Draft202012Validator(load_schema("report")).iter_errors(document))
+    assert errors == []
+    assert document["summary"]["by_detector"]["shadow_route"] == 1
+    assert document["findings"][0]["severity"] == "critical"
+    assert document["baseline"] == {"present": False, "updated": False}
+
+
+def test_html_report_is_one_offline_file(reports):
+    html = reports["html"].read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html
+    assert not re.search(r"<(script|link|img|iframe|object)\b|\bsrc=|\bhref=|@import|url\(", html, re.IGNORECASE)
+    assert "evil.example" in html and "&lt;b&gt;" in html
+    outside_log_data = re.sub(r'<code>.*?</code>|<tspan class="log">.*?</tspan>', "", html, flags=re.DOTALL)
+    assert "http://" not in outside_log_data and "https://" not in outside_log_data
+
+
+def test_markdown_report_reads_as_a_table(reports):
+    text = reports["md"].read_text()
+    assert text.startswith("# Gateway audit: fixture")
+    assert "| critical | shadow_route |" in text
+
+
+def test_baseline_is_learned_then_used_and_no_learn_leaves_it(cli, tmp_path):
+    state = tmp_path / "state"
+    first = json.loads(cli(*_run_args(GATEWAY_LINES), "--state", str(state), "--json", "--fail-on", "none").stdout)
+    assert "no baseline yet" in first["data"]["notes"][0]
+    baseline = state / "baseline.json"
+    learned = baseline.read_text()
+    second = cli(*_run_args(GATEWAY_LINES), "--state", str(state), "--json", "--no-learn", "--fail-on", "none")
+    assert second.exit_code == 0
+    assert not any("no baseline" in note for note in json.loads(second.stdout)["data"]["notes"])
+    assert baseline.read_text() == learned
+
+
+def test_detectors_lists_all_fifteen(cli):
+    result = cli("audit", "detectors", "--json")
+    assert result.exit_code == 0
+    listed = [d["id"] for d in json.loads(result.stdout)["data"]["detectors"]]
+    assert len(listed) == 15 and "config_drift" in listed
+
+
+def test_simulate_writes_days_truth_and_configuration(cli, tmp_path):
+    out = tmp_path / "sim"
+    result = cli(
+        "audit",
+        "simulate",
+        "--policy",
+        POLICY,
+        "--out",
+        str(out),
+        "--days",
+        "2",
+        "--train-days",
+        "1",
+        "--requests-per-day",
+        "3000",
+        "--incidents",
+        "none",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)["data"]
+    assert len(data["train_files"]) == 1 and len(data["audit_files"]) == 1
+    assert json.loads(Path(data["truth"]).read_text())["incidents"] == []
+    assert (out / "gateway" / "nginx.conf").exists()
+    audited = cli(
+        "audit",
+        "run",
+        "--logs",
+        *data["audit_files"],
+        "--policy",
+        POLICY,
+        "--quiet",
+        "--train",
+        data["train_files"][0],
+        "--gateway-config",
+        data["gateway_config"],
+        "--json",
+    )
+    assert audited.exit_code == 0, audited.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--incidents", "earthquake"], "--incidents: unknown kind(s) earthquake"),
+        (["--days", "2", "--train-days", "2"], "train_days must be at least 0 and less than days"),
+    ],
+)
+def test_simulate_bad_input_exits_2(cli, tmp_path, extra, message):
+    result = cli("audit", "simulate", "--policy", POLICY, "--out", str(tmp_path), *extra)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"airgapctl: error: {message}")

@@ -1,0 +1,119 @@
+"""Readers: golden files (<name>.log -> <name>.json), gzip (whole, rotated and cut off), time order, window."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from log_analysis.readers import ReadOptions, discover_inputs
+from log_analysis.readers.records import read_records
+from log_analysis.timespec import parse_time
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "audit"
+READERS = FIXTURES / "readers"
+POLICY = json.loads((FIXTURES / "policy.json").read_text())
+CASES = sorted(p.stem for p in READERS.glob("*.log"))
+
+
+def _document(records: list[dict], files: list) -> dict:
+    return {
+        "records": records,
+        "files": [
+            {
+                "format": f.format,
+                "lines": f.lines,
+                "used": f.used,
+                "outside_window": f.outside_window,
+                "skipped": dict(sorted(f.skipped.items())),
+                "damaged_gzip": f.damaged_gzip,
+            }
+            for f in files
+        ],
+    }
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_reader_matches_golden_file(name):
+    records, files = read_records([READERS / f"{name}.log"], POLICY)
+    actual = _document(records, files)
+    golden = READERS / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(json.dumps(actual, indent=1) + "\n")
+    assert actual == json.loads(golden.read_text())
+
+
+def test_every_damaged_line_is_counted_by_reason_and_never_fatal():
+    _, files = read_records([READERS / "damaged_lines.log"], POLICY)
+    skipped = files[0].skipped
+    assert {"truncated", "malformed", "binary", "over_long", "not_an_object", "missing_field", "bad_time"} <= set(
+        skipped
+    )
+    assert files[0].used + sum(skipped.values()) == files[0].lines
+
+
+@pytest.mark.parametrize("name", ["gateway_lines", "combined"])
+def test_gzip_reads_the_same_as_plain(tmp_path, name):
+    source = READERS / f"{name}.log"
+    rotated = tmp_path / f"{name}.log.1.gz"
+    rotated.write_bytes(gzip.compress(source.read_bytes()))
+    plain, _ = read_records([source], POLICY)
+    packed, files = read_records([rotated], POLICY)
+    assert [{**r, "file": ""} for r in packed] == [{**r, "file": ""} for r in plain]
+    assert not files[0].damaged_gzip
+
+
+def test_cut_off_gzip_is_read_up_to_the_damage(tmp_path):
+    lines = (READERS / "gateway_lines.log").read_bytes() * 200
+    whole = gzip.compress(lines)
+    cut = tmp_path / "access.log.2.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    records, files = read_records([cut], POLICY)
+    assert files[0].damaged_gzip
+    assert 0 < len(records) < 1200
+    assert files[0].used + sum(files[0].skipped.values()) == files[0].lines
+
+
+def test_files_are_read_oldest_first_whatever_their_names(tmp_path):
+    lines = (READERS / "gateway_lines.log").read_text().splitlines(keepends=True)
+    (tmp_path / "a-newer.log").write_text(lines[1].replace("2026-03-02", "2026-03-05"))
+    (tmp_path / "b-older.log").write_text(lines[0])
+    with gzip.open(tmp_path / "c-middle.log.gz", "wt") as stream:
+        stream.write(lines[0].replace("2026-03-02", "2026-03-03"))
+    inputs = discover_inputs([tmp_path])
+    assert [i.path.name for i in inputs] == ["b-older.log", "c-middle.log.gz", "a-newer.log"]
+
+
+def test_since_and_until_count_lines_outside_the_window():
+    options = ReadOptions(since=parse_time("2026-03-02T08:00:01Z"), until=parse_time("2026-03-02T08:00:04Z"))
+    records, files = read_records([READERS / "gateway_lines.log"], POLICY, options)
+    assert [r["ts"] for r in records] == [1772438401, 1772438402, 1772438403]
+    assert files[0].outside_window == 3
+
+
+def test_a_directory_of_logs_and_a_missing_file():
+    inputs = discover_inputs([READERS])
+    assert {i.format for i in inputs} == {"json", "combined"}
+    from airgapctl.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="no such log file"):
+        discover_inputs([READERS / "absent.log"])
+
+
+def test_time_specs():
+    assert parse_time("2026-03-02") == 1772409600
+    assert parse_time("2026-03-02T01:00:00+01:00") == 1772409600
+    assert parse_time("24h", now=1772409600) == 1772409600 - 86400
+    with pytest.raises(ValueError):
+        parse_time("yesterday")
+
+
+def test_copied_fixture_still_matches(tmp_path):
+    """Golden output does not depend on where the file lives (only its name is recorded)."""
+    shutil.copy(READERS / "combined.log", tmp_path / "combined.log")
+    records, _ = read_records([tmp_path / "combined.log"], POLICY)
+    assert records == json.loads((READERS / "combined.json").read_text())["records"]
