@@ -8,7 +8,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from log_analysis.simulate.profiles import TABLE_BITS, WINDOW, ClientProfile, SimOperation
+from log_analysis.simulate.profiles import TABLE_BITS, ClientProfile, SimOperation
 
 _LINE = (
     '{"v":1,"time":"%s","request_id":"%032x",%s,"method":"%s",'
@@ -165,7 +165,3 @@ class LineWriter:
             upstream_time,
             e.policy_id,
         )
-
-
-def window_starts(start: float, days: int) -> range:
-    return range(int(start), int(start) + days * 86400, WINDOW)
