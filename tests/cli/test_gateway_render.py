@@ -9,10 +9,9 @@ import pytest
 
 from airgapctl.errors import ExitCode
 from tests.integration.gateway import pki
-from tests.integration.gateway.nginx_process import NGINX, free_port
+from tests.integration.gateway.nginx_process import free_port
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "policy"
-needs_nginx = pytest.mark.skipif(not Path(NGINX).exists(), reason="needs Debian's nginx at /usr/sbin/nginx")
 
 
 def _assert_one_line_error(result, start: str) -> None:
@@ -67,7 +66,6 @@ def _render_args(out: Path, tls_files: dict[str, str]) -> list[str]:
 
 
 @pytest.mark.integration
-@needs_nginx
 def test_render_prints_a_summary_then_json_and_keeps_the_previous_dir(cli, tmp_path, tls_files):
     out = tmp_path / "gw"
     result = cli(*_render_args(out, tls_files))
@@ -88,7 +86,6 @@ def test_render_prints_a_summary_then_json_and_keeps_the_previous_dir(cli, tmp_p
 
 
 @pytest.mark.integration
-@needs_nginx
 def test_nginx_rejecting_the_result_is_exit_1_with_its_first_error(cli, tmp_path, tls_files):
     tls_files["--server-cert"] = str(tmp_path / "no-such.crt")
     result = cli(*_render_args(tmp_path / "gw", tls_files))
