@@ -19,6 +19,7 @@ from log_analysis.model import Finding, Severity
 from log_analysis.overview import overview
 from log_analysis.readers import ReadOptions, discover_inputs
 from log_analysis.reports import build_report, write_reports
+from log_analysis.reports.retention import link_latest, prune_reports
 
 DEFAULT_GATEWAY_CONFIG = Path("/etc/nginx/airgap")
 FORMATS = ("json", "html", "md")
@@ -30,6 +31,7 @@ class AuditOptions:
     policy: Path
     state_dir: Path | None = None
     report_dir: Path | None = None
+    keep: int | None = None  # report runs kept in report_dir; None keeps all
     since: float | None = None
     until: float | None = None
     formats: tuple[str, ...] = ("json",)
@@ -85,7 +87,12 @@ def run_audit(options: AuditOptions, stage: Stage | None = None, bar: ProgressBa
     report = build_report(
         ctx, findings, detector_runs, files, _baseline_summary(baseline, baseline_file), overview(ctx)
     )
-    written = write_reports(report, options.report_dir, options.formats) if options.report_dir else []
+    written = []
+    if options.report_dir:
+        written = write_reports(report, options.report_dir, options.formats)
+        link_latest(options.report_dir, written)
+        if options.keep is not None:
+            prune_reports(options.report_dir, options.keep)
     return AuditResult(report, findings, written, baseline_file)
 
 

@@ -41,7 +41,17 @@ STATE_OPT = typer.Option(
     "only the detectors that need no baseline run]",
     show_default=False,
 )
-REPORT_DIR_OPT = typer.Option(None, "--report-dir", help="Where to write audit-<time>.<format> reports.")
+REPORT_DIR_OPT = typer.Option(
+    None, "--report-dir", help="Where to write audit-<time>.<format> reports; latest.<format> links to the newest."
+)
+KEEP_OPT = typer.Option(
+    None,
+    "--keep",
+    min=1,
+    metavar="N",
+    help="Keep only the reports of the N newest runs in --report-dir. [default: keep all]",
+    show_default=False,
+)
 SINCE_OPT = typer.Option(
     None,
     "--since",
@@ -94,6 +104,7 @@ def run(
     policy: Path = POLICY_OPT,
     state: Path | None = STATE_OPT,
     report_dir: Path | None = REPORT_DIR_OPT,
+    keep: int | None = KEEP_OPT,
     since: str | None = SINCE_OPT,
     until: str | None = UNTIL_OPT,
     formats: str = FORMAT_OPT,
@@ -111,7 +122,7 @@ def run(
     from log_analysis.pipeline import run_audit
 
     options = audit_options(
-        logs=[*logs, *(more_logs or [])], policy=policy, state=state, report_dir=report_dir, since=since,
+        logs=[*logs, *(more_logs or [])], policy=policy, state=state, report_dir=report_dir, keep=keep, since=since,
         until=until, formats=formats, fail_on=fail_on, learn=not no_learn, train=list(train or []),
         gateway_config=gateway_config, log_format=log_format, params=list(params or []),
     )  # fmt: skip

@@ -99,7 +99,24 @@ def test_unreadable_state_baseline_is_bad_input(cli, tmp_path):
 def reports(cli, tmp_path) -> dict[str, Path]:
     result = cli(*_run_args(SHADOW), "--report-dir", str(tmp_path), "--format", "json,html,md", "--fail-on", "none")
     assert result.exit_code == 0, result.stderr
-    return {path.suffix[1:]: path for path in tmp_path.iterdir()}
+    return {path.suffix[1:]: path for path in tmp_path.glob("audit-*")}
+
+
+def test_report_dir_links_latest_to_the_run_and_keep_prunes_older_runs(cli, tmp_path):
+    old = [tmp_path / f"audit-20260101T000000Z.{ext}" for ext in ("json", "html")]
+    for path in old:
+        path.write_text("old run")
+    (tmp_path / "notes.txt").write_text("not a report: pruning leaves it")
+    result = cli(*_run_args(SHADOW), "--report-dir", str(tmp_path), "--format", "json,md", "--keep", "1")
+    assert result.exit_code == 1, result.stderr  # the served shadow route is critical
+    written = sorted(p.name for p in tmp_path.glob("audit-*"))
+    assert len(written) == 2 and not any(p.exists() for p in old)
+    assert (tmp_path / "notes.txt").exists()
+    for ext in ("json", "md"):
+        link = tmp_path / f"latest.{ext}"
+        assert link.is_symlink() and not Path(link.readlink()).is_absolute()
+        assert link.resolve().name in written
+    assert not (tmp_path / "latest.html").exists()  # html was not written this run; its old target is gone
 
 
 def test_json_report_follows_its_schema(reports):

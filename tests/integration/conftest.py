@@ -55,17 +55,34 @@ class SharedBundle:
         }
 
 
-BUNDLE_FILE = Path(__file__).parents[1] / "fixtures" / "bundle" / "test-bundle.yml"
-BUNDLE_CACHE = Path(__file__).parents[2] / ".cache" / "test-bundle"
+REPO = Path(__file__).parents[2]
+BUNDLE_FILE = REPO / "tests" / "fixtures" / "bundle" / "test-bundle.yml"
+BUNDLE_CACHE = REPO / ".cache" / "test-bundle"
+# The bundle carries airgapctl's own wheel and the petstore specs: their sources are inputs too.
+BUNDLE_INPUTS = ("pyproject.toml", "constraints.txt", "airgapctl", "log_analysis", "examples/lab/specs")
+
+
+def inputs_digest(*extra: str) -> str:
+    digest = hashlib.sha256()
+    for text in extra:
+        digest.update(text.encode() + b"\0")
+    for name in BUNDLE_INPUTS:
+        root = REPO / name
+        files = sorted(p for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file())
+        for path in files:
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 @pytest.fixture(scope="session")
 def test_bundle(lab_image: str) -> SharedBundle:
-    """One signed bundle for the whole run, rebuilt only when its inputs change (bundle.yml, base image)."""
+    """One signed bundle for the whole run, rebuilt only when its inputs change (bundle.yml, base image, sources)."""
     from airgapctl.bundle.keys import generate_keypair
     from airgapctl.bundle_build.assemble import build_bundle
 
-    digest = hashlib.sha256(BUNDLE_FILE.read_bytes() + lab_image.encode()).hexdigest()[:16]
+    digest = inputs_digest(BUNDLE_FILE.read_text(), lab_image)
     home = BUNDLE_CACHE / digest
     bundle = SharedBundle(home / "bundle", home / "keys" / "bundle.pub", home / "keys" / "bundle.key")
     if not (bundle.path / "manifest.json.sig").is_file():
