@@ -5,19 +5,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from pathlib import PurePath
 from typing import Any
 
 SCHEMA_VERSION = 1
 
 
 def to_plain(value: Any) -> Any:
-    """Turn dataclasses (and containers of them) into JSON-ready values."""
+    """Turn dataclasses (and containers of them) into JSON-ready values; paths become strings."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: to_plain(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(v) for v in value]
+    if isinstance(value, PurePath):
+        return str(value)
     return value
 
 

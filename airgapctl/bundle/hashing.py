@@ -14,7 +14,7 @@ import mmap
 import os
 import stat
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +22,16 @@ from pathlib import Path
 from airgapctl.errors import BadInputError, BundleFileMissingError, BundleUnsafeEntryError
 
 BUFFER_SIZE = 1 << 20
+# Progress is reported per file, and within a large file every this many bytes (never per read).
+REPORT_BYTES = 32 << 20
 # Below this much data a thread pool costs more than it saves.
 PARALLEL_THRESHOLD_BYTES = 16 << 20
 
 _local = threading.local()
+
+# Called with the bytes hashed since its last call and the files finished (0 or 1), from
+# whichever thread hashed them: Bar.advance of airgapctl.progress fits.
+HashCounter = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,8 @@ def _thread_buffer() -> memoryview:
     return view
 
 
-def hash_file(path: str | Path, label: str | None = None) -> FileDigest:
-    """Size and SHA-256 of the regular file ``path`` (never through a symlink)."""
+def hash_file(path: str | Path, label: str | None = None, report: HashCounter | None = None) -> FileDigest:
+    """Size and SHA-256 of the regular file ``path`` (never through a symlink), told to ``report`` as it goes."""
     label = label or str(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # a fifo must not block us
@@ -105,13 +111,18 @@ def hash_file(path: str | Path, label: str | None = None) -> FileDigest:
         raise BadInputError(f"cannot read {label}: {error.strerror}") from None
     view = _thread_buffer()
     digest = hashlib.sha256()
-    size = 0
+    size = reported = 0
     with open(fd, "rb", buffering=0, closefd=True) as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise BundleUnsafeEntryError(f"unsafe entry in bundle: {label} is not a regular file")
         while count := handle.readinto(view):
             digest.update(view[:count])
             size += count
+            if report is not None and size - reported >= REPORT_BYTES:
+                report(size - reported, 0)
+                reported = size
+    if report is not None:
+        report(size - reported, 1)
     return FileDigest(size, digest.hexdigest())
 
 
@@ -131,7 +142,9 @@ def _balanced_shares(files: dict[str, int], workers: int) -> list[list[str]]:
     return shares
 
 
-def hash_files(root: Path, files: dict[str, int], workers: int | None = None) -> dict[str, FileDigest]:
+def hash_files(
+    root: Path, files: dict[str, int], workers: int | None = None, report: HashCounter | None = None
+) -> dict[str, FileDigest]:
     """Hash ``files`` (relative path -> expected size, used to balance threads) below ``root``.
 
     Each thread gets one fixed share of the files rather than one task per file: with 2,000
@@ -140,10 +153,10 @@ def hash_files(root: Path, files: dict[str, int], workers: int | None = None) ->
     """
     workers = min(workers or worker_count(), max(1, len(files)))
     if workers == 1 or sum(files.values()) < PARALLEL_THRESHOLD_BYTES:
-        return {rel: hash_file(os.path.join(root, rel), rel) for rel in sorted(files)}
+        return {rel: hash_file(os.path.join(root, rel), rel, report) for rel in sorted(files)}
 
     def hash_share(share: list[str]) -> list[tuple[str, FileDigest]]:
-        return [(rel, hash_file(os.path.join(root, rel), rel)) for rel in share]
+        return [(rel, hash_file(os.path.join(root, rel), rel, report)) for rel in share]
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bundle-hash") as pool:
         return dict(item for digests in pool.map(hash_share, _balanced_shares(files, workers)) for item in digests)

@@ -19,6 +19,7 @@ from airgapctl.bundle.fileio import bundle_root, write_atomic
 from airgapctl.bundle.hashing import hash_files, list_tree
 from airgapctl.bundle.keys import key_fingerprint, load_private_key, sign_detached
 from airgapctl.errors import BadInputError, BundleManifestInvalidError
+from airgapctl.progress import NO_PROGRESS, Reporter
 from airgapctl.schemas import check_document
 
 MANIFEST_NAME = "manifest.json"
@@ -246,11 +247,14 @@ def seal_bundle(
     sbom: str | None = None,
     attestation: dict[str, Any] | None = None,
     created: datetime | str | None = None,
+    progress: Reporter = NO_PROGRESS,
 ) -> Manifest:
     """Hash every file of ``bundle_dir``, write manifest.json and its detached signature."""
     root = bundle_root(bundle_dir)
     private_key = load_private_key(private_key_path)  # before hashing: a bad key fails in a second
-    digests = hash_files(root, _list_sealable_files(root))
+    files = _list_sealable_files(root)
+    with progress.bar("hashing", sum(files.values()), len(files)) as bar:
+        digests = hash_files(root, files, report=bar.advance)
     entries = tuple(FileEntry(path, d.size, d.sha256, _kind_for(kinds, path)) for path, d in sorted(digests.items()))
     manifest = Manifest(
         name=name,

@@ -42,6 +42,7 @@ from airgapctl.errors import (
     BundleSignatureError,
     ExitCode,
 )
+from airgapctl.progress import NO_PROGRESS, Reporter
 
 HASH_PREFIX = 12
 
@@ -107,7 +108,7 @@ def _count(problems: list[str], what: str) -> str:
     return "" if len(problems) == 1 else f" (and {len(problems) - 1} more {what})"
 
 
-def check_files(root: Path, manifest: Manifest) -> None:
+def check_files(root: Path, manifest: Manifest, progress: Reporter = NO_PROGRESS) -> None:
     """Every listed file present, nothing else present, every size and hash as signed."""
     listing = list_tree(root, skip=RESERVED_NAMES)  # a symlink or device anywhere is refused here
     listed = {entry.path: entry for entry in manifest.files}
@@ -122,7 +123,8 @@ def check_files(root: Path, manifest: Manifest) -> None:
             raise BundleFileAlteredError(
                 f"file altered: {path}: {listing.files[path]} bytes, the manifest says {entry.size}"
             )
-    digests = hash_files(root, listing.files)
+    with progress.bar("hashing", sum(listing.files.values()), len(listing.files)) as bar:
+        digests = hash_files(root, listing.files, report=bar.advance)
     for path, entry in listed.items():
         found = digests[path]
         if found.sha256 != entry.sha256 or found.size != entry.size:
@@ -184,6 +186,7 @@ def _run_checks(
     now: datetime,
     attempts: list[Attempt],
     require_attestation: bool = False,
+    progress: Reporter = NO_PROGRESS,
 ) -> tuple[Manifest, str, _Acceptance]:
     """Every check in order; appends to ``attempts`` what the ledger may record once it is trusted."""
     root = bundle_root(bundle_dir)
@@ -191,7 +194,7 @@ def _run_checks(
     attempts.append(
         Attempt(str(bundle_dir), manifest.name, manifest.version, manifest.sequence, digest, manifest.key_id)
     )
-    check_files(root, manifest)
+    check_files(root, manifest, progress)
     check_expiry(manifest, now)
     if require_attestation:  # after check_files: the toolkit digests it reads are then proven
         check_attestation(manifest)
@@ -206,6 +209,7 @@ def verify_bundle(
     now: datetime | None = None,
     ledger_path: Path | None = None,
     require_attestation: bool = False,
+    progress: Reporter = NO_PROGRESS,
 ) -> VerifyResult:
     """Verify ``bundle_dir`` and accept it (state, ledger) only when every check passed."""
     started = time.monotonic()
@@ -215,7 +219,7 @@ def verify_bundle(
     attempts = [Attempt(source=str(bundle_dir))]
     try:
         manifest, digest, acceptance = _run_checks(
-            bundle_dir, public_key_path, state_dir, allow_downgrade, now, attempts, require_attestation
+            bundle_dir, public_key_path, state_dir, allow_downgrade, now, attempts, require_attestation, progress
         )
     except AirgapError as error:
         _record(ledger_path, attempts[-1], "rejected", error.message, error.exit_code, now)

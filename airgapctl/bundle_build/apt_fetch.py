@@ -13,14 +13,19 @@ import hashlib
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from airgapctl.bundle_build.watch import present_bytes, run_watched
 from airgapctl.errors import BadInputError, EnvironmentProblem
 from airgapctl.lab.apt_sources import APT_ETC
 from airgapctl.lab.commands import require_program
+from airgapctl.progress import NO_PROGRESS, Reporter
 
 INST_LINE = re.compile(r"^Inst (\S+) (?:\[\S+\] )?\((\S+) .*\[(\S+)\]\)", re.MULTILINE)
+# --print-uris: 'URI' archive-file-name size hash, for each package not yet in the download cache.
+URI_LINE = re.compile(r"^'[^']+' (\S+) (\d+)\b", re.MULTILINE)
 RELEASE_DATE = "Thu, 01 Jan 1970 00:00:00 UTC"  # fixed: the signed manifest carries the real time
 
 
@@ -69,10 +74,12 @@ def _private_state(cache_dir: Path, request: AptRequest) -> list[str]:
     ]
 
 
-def _apt_get(options: list[str], *args: str) -> str:
-    proc = subprocess.run(
-        [require_program("apt-get", "apt"), *options, *args], capture_output=True, text=True, check=False
-    )
+def _apt_get(options: list[str], *args: str, tick: Callable[[], None] | None = None) -> str:
+    argv = [require_program("apt-get", "apt"), *options, *args]
+    if tick is None:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    else:
+        proc = run_watched(argv, tick)
     if proc.returncode != 0:
         missing = re.search(
             r"Unable to locate package (\S+)|Package '?(\S+?)'? has no installation candidate", proc.stderr
@@ -85,7 +92,9 @@ def _apt_get(options: list[str], *args: str) -> str:
     return proc.stdout
 
 
-def fetch_debs(request: AptRequest, cache_dir: Path, repo_dir: Path) -> list[DebPackage]:
+def fetch_debs(
+    request: AptRequest, cache_dir: Path, repo_dir: Path, progress: Reporter = NO_PROGRESS
+) -> list[DebPackage]:
     """Resolve the closure against the baseline, download into the cache, copy into repo_dir/pool."""
     if not request.baseline_status.is_file():
         raise BadInputError(
@@ -94,7 +103,7 @@ def fetch_debs(request: AptRequest, cache_dir: Path, repo_dir: Path) -> list[Deb
     options = _private_state(cache_dir, request)
     _apt_get(options, "update", "-q")
     plan = _apt_get(options, "install", "--simulate", "-q", *request.packages)
-    _apt_get(options, "install", "--download-only", "-y", "-q", *request.packages)
+    _download(options, request, cache_dir / "archives", len(INST_LINE.findall(plan)), progress)
     pool = repo_dir / "pool"
     pool.mkdir(parents=True, exist_ok=True)
     packages = []
@@ -106,6 +115,25 @@ def fetch_debs(request: AptRequest, cache_dir: Path, repo_dir: Path) -> list[Deb
         digest = hashlib.sha256(target.read_bytes()).hexdigest()
         packages.append(DebPackage(name, version, arch, f"pool/{target.name}", target.stat().st_size, digest))
     return packages
+
+
+def _download(options: list[str], request: AptRequest, archives: Path, planned: int, progress: Reporter) -> None:
+    """apt-get --download-only, with a bar over what the cache lacks (apt names it and its sizes)."""
+    install = ("install", "--download-only", "-y", "-q", *request.packages)
+    listing = _apt_get(options, "install", "--print-uris", "-y", "-q", *request.packages)
+    missing = {name: int(size) for name, size in URI_LINE.findall(listing)}
+    if not missing:
+        progress.note(f"apt: all {planned} packages are in the download cache")
+        _apt_get(options, *install)
+        return
+    with progress.bar("apt download", sum(missing.values()), len(missing), "packages") as bar:
+
+        def tick() -> None:  # a finished .deb sits in archives/, one on its way in archives/partial/
+            finished, count = present_bytes(archives / name for name in missing)
+            partial, _ = present_bytes(archives / "partial" / name for name in missing)
+            bar.update(finished + partial, count)
+
+        _apt_get(options, *install, tick=tick)
 
 
 def _cached_deb(archives: Path, name: str, version: str, arch: str) -> Path:

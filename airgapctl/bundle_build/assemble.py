@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from airgapctl.bundle_build.build import (
 from airgapctl.bundle_build.bundle_file import BundleFile, load_bundle_file
 from airgapctl.bundle_build.sbom import cyclonedx
 from airgapctl.errors import BadInputError
+from airgapctl.progress import NO_PROGRESS, Reporter
 
 SBOM_PATH = "sbom.cdx.json"
 
@@ -66,7 +66,7 @@ def build_bundle(
     cache_dir: Path | None = None,
     project_dir: Path | None = None,
     attestation: dict[str, Any] | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Reporter = NO_PROGRESS,
     sequence: int | None = None,
 ) -> BuildResult:
     spec = load_bundle_file(bundle_yml)
@@ -101,14 +101,18 @@ def _stage_and_seal(
     project: Path,
     private_key: Path,
     attestation: dict[str, Any] | None,
-    progress: Callable[[str], None],
+    progress: Reporter,
 ) -> None:
     from airgapctl.bundle.manifest import seal_bundle
 
     if spec.apt:
-        timed(staged, "apt", lambda: stage_apt(spec, staged, cache, _baseline(spec.baseline, cache)), progress)
+
+        def apt() -> None:
+            stage_apt(spec, staged, cache, _baseline(spec.baseline, cache), progress)
+
+        timed(staged, "apt", apt, progress)
     if spec.airgapctl_wheels or spec.requirements:
-        timed(staged, "wheels", lambda: stage_wheels(spec, staged, project), progress)
+        timed(staged, "wheels", lambda: stage_wheels(spec, staged, project, progress), progress)
     if spec.collections:
         timed(staged, "collections", lambda: stage_collections(spec, staged), progress)
     timed(staged, "specs", lambda: stage_specs(spec, staged, _spec_files), progress)
@@ -118,8 +122,8 @@ def _stage_and_seal(
     sbom = cyclonedx(spec.name, spec.release, staged.components)
     (staged.directory / SBOM_PATH).write_text(json.dumps(sbom, indent=2, sort_keys=True) + "\n")
     staged.add(SBOM_PATH, "sbom")
-    progress("bundle: hashing and signing…")
-    seal = {"expires": spec.expires, "sbom": SBOM_PATH, "attestation": attestation}
+    progress.note("bundle: hashing and signing…")
+    seal = {"expires": spec.expires, "sbom": SBOM_PATH, "attestation": attestation, "progress": progress}
     seal_bundle(staged.directory, spec.name, spec.release, spec.sequence, private_key, staged.kinds, **seal)
 
 

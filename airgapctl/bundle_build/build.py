@@ -18,6 +18,7 @@ from airgapctl.bundle_build import apt_fetch, collections, wheels
 from airgapctl.bundle_build.bundle_file import BundleFile, sha256_file
 from airgapctl.bundle_build.sbom import Component, deb_purl, wheel_component
 from airgapctl.errors import BadInputError
+from airgapctl.progress import Reporter
 
 TOOLKIT_PARTS = ("roles", "playbooks", "inventory", "ansible.cfg", "constraints.txt")
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".molecule", ".cache"}
@@ -44,8 +45,8 @@ class StagedBundle:
             self.components.append(component)
 
 
-def timed(staged: StagedBundle, name: str, step: Callable[[], None], progress: Callable[[str], None]) -> None:
-    progress(f"bundle: {name}…")
+def timed(staged: StagedBundle, name: str, step: Callable[[], None], progress: Reporter) -> None:
+    progress.note(f"bundle: {name}…")
     before, started = set(staged.kinds), time.monotonic()
     step()
     added = [p for p in staged.kinds if p not in before]
@@ -53,10 +54,10 @@ def timed(staged: StagedBundle, name: str, step: Callable[[], None], progress: C
     staged.sections.append(Section(name, len(added), size, time.monotonic() - started))
 
 
-def stage_apt(spec: BundleFile, staged: StagedBundle, cache: Path, baseline: Path) -> None:
+def stage_apt(spec: BundleFile, staged: StagedBundle, cache: Path, baseline: Path, progress: Reporter) -> None:
     repo = staged.directory / "apt"
     request = apt_fetch.AptRequest(spec.apt, baseline, spec.architecture)
-    for deb in apt_fetch.fetch_debs(request, cache / "apt", repo):
+    for deb in apt_fetch.fetch_debs(request, cache / "apt", repo, progress):
         path = f"apt/{deb.filename}"
         purl = deb_purl(deb.name, deb.version, deb.architecture)
         staged.add(path, "apt", Component("deb", deb.name, deb.version, path, deb.sha256, purl))
@@ -65,7 +66,7 @@ def stage_apt(spec: BundleFile, staged: StagedBundle, cache: Path, baseline: Pat
     staged.add("apt/Release", "apt")
 
 
-def stage_wheels(spec: BundleFile, staged: StagedBundle, project: Path) -> None:
+def stage_wheels(spec: BundleFile, staged: StagedBundle, project: Path, progress: Reporter) -> None:
     out = staged.directory / "wheels"
     out.mkdir()
     requirements = list(spec.requirements)
@@ -75,7 +76,7 @@ def stage_wheels(spec: BundleFile, staged: StagedBundle, project: Path) -> None:
         requirements += [str(p) for p in out.glob("airgapctl-*.whl")]
     constraints = project / "constraints.txt"
     target = wheels.WheelTarget(python_version=spec.python)
-    wheels.download_wheels(requirements, constraints if constraints.is_file() else None, target, out)
+    wheels.download_wheels(requirements, constraints if constraints.is_file() else None, target, out, progress)
     for wheel in sorted(out.glob("*.whl")):
         relative = f"wheels/{wheel.name}"
         staged.add(relative, "wheel", wheel_component(relative, sha256_file(wheel)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from airgapctl import bundle as lib
 from airgapctl.bundle.ledger import DEFAULT_LEDGER_PATH
 from airgapctl.errors import AirgapError
 from airgapctl.output import json_document, print_json, print_table, progress
+from airgapctl.progress import TerminalReporter, format_size
 
 HELP = "Build, sign, verify, split and import the offline artifact bundle that crosses the gap."
 DEFAULT_STATE_DIR = Path("/var/lib/airgap")
@@ -69,12 +71,9 @@ def bundle() -> None:
     """Build, sign, verify, split and import the offline artifact bundle that crosses the gap."""
 
 
-def _size(count: float) -> str:
-    for unit in ("B", "KiB", "MiB"):
-        if count < 1024:
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} GiB"
+def _terminal_bars(as_json: bool) -> TerminalReporter:
+    """Hashing bars on stderr, only on a terminal and never with --json (the result lines say the rest)."""
+    return TerminalReporter(sys.stderr, bars=not as_json, piped_lines=False)
 
 
 @app.command()
@@ -100,11 +99,12 @@ def seal(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Hash every file, write manifest.json and its signature (kinds guessed from paths)."""
-    manifest = lib.seal_bundle(directory, name, version, sequence, key, lib.guess_kind, expires=expires, sbom=sbom)
+    options = {"expires": expires, "sbom": sbom, "progress": _terminal_bars(as_json)}
+    manifest = lib.seal_bundle(directory, name, version, sequence, key, lib.guess_kind, **options)
     if as_json:
         print_json(manifest)
         return
-    files = f"{len(manifest.files)} files, {_size(manifest.total_size)}"
+    files = f"{len(manifest.files)} files, {format_size(manifest.total_size)}"
     print(
         f"sealed {manifest.name} {manifest.version} sequence {manifest.sequence}: {files}, key {manifest.key_id[:16]}"
     )
@@ -120,7 +120,7 @@ def inspect(directory: Path = BUNDLE_ARG, as_json: bool = JSON_OPT) -> None:
     print(f"bundle {summary.name} {summary.version} sequence {summary.sequence} (NOT verified)")
     print(f"  created {summary.created}, expires {summary.expires or 'never'}, key {summary.key_id[:16]}")
     kinds = ", ".join(f"{kind} {count}" for kind, count in summary.files_by_kind.items())
-    print(f"  files: {summary.files} ({_size(summary.total_bytes)}): {kinds or 'none'}")
+    print(f"  files: {summary.files} ({format_size(summary.total_bytes)}): {kinds or 'none'}")
     print(f"  sbom: {summary.sbom or 'none'}; attestation: {'yes' if summary.has_attestation else 'no'}")
     print(f"  signature: {'present' if summary.signature_present else 'MISSING'}")
 
@@ -145,6 +145,7 @@ def verify(
             allow_downgrade=allow_downgrade,
             ledger_path=None if check_only else ledger,
             require_attestation=require_attestation,
+            progress=_terminal_bars(as_json),
         )
     except AirgapError as error:
         if as_json:  # machines get the rejection on stdout too; the one-line error still goes to stderr
@@ -156,7 +157,8 @@ def verify(
         print_json(result)
         return
     print(f"bundle {result.name} {result.version} sequence {result.sequence}: accepted")
-    print(f"  files: {result.files} ({_size(result.total_bytes)}) in {result.seconds:.2f} s; key {result.key_id[:16]}")
+    size = format_size(result.total_bytes)
+    print(f"  files: {result.files} ({size}) in {result.seconds:.2f} s; key {result.key_id[:16]}")
     previous = "none" if result.previous_sequence is None else result.previous_sequence
     print(f"  sequence: {'checked' if result.sequence_checked else 'NOT checked'}, previous accepted {previous}")
     print(f"  ledger: {result.ledger or 'not recorded'}")
@@ -175,7 +177,8 @@ def split(
     if as_json:
         print_json(result)
         return
-    print(f"{result.bundle} sequence {result.sequence}: {len(result.parts)} parts of up to {_size(result.part_size)}")
+    size = format_size(result.part_size)
+    print(f"{result.bundle} sequence {result.sequence}: {len(result.parts)} parts of up to {size}")
     for part in result.parts:
         print(f"  {Path(result.out_dir, part)}")
 
@@ -210,7 +213,7 @@ def pack(directory: Path = BUNDLE_ARG, out: Path = PACK_OUT_OPT, as_json: bool =
     if as_json:
         print_json(result)
         return
-    print(f"packed {result.files} files into {result.archive} ({_size(result.bytes)})")
+    print(f"packed {result.files} files into {result.archive} ({format_size(result.bytes)})")
 
 
 @app.command()
@@ -220,7 +223,7 @@ def unpack(archive: Path = ARCHIVE_ARG, out: Path = UNPACK_OUT_OPT, as_json: boo
     if as_json:
         print_json(result)
         return
-    print(f"unpacked {result.files} files ({_size(result.bytes)}) into {result.dest}; not verified yet")
+    print(f"unpacked {result.files} files ({format_size(result.bytes)}) into {result.dest}; not verified yet")
 
 
 @ledger_app.command("verify")
@@ -263,17 +266,19 @@ def build(
     from airgapctl.bundle_build.assemble import build_bundle, read_attestation
 
     attestation = read_attestation(attest) if attest else None
+    # Phase lines always; bars on a terminal, or a start and a final line each in logs; none with --json.
+    reporter = TerminalReporter(sys.stderr, bars=not as_json)
     result = build_bundle(
-        bundle_file, out, key, cache_dir=cache_dir, attestation=attestation, progress=progress, sequence=sequence
+        bundle_file, out, key, cache_dir=cache_dir, attestation=attestation, progress=reporter, sequence=sequence
     )
     if as_json:
         print_json(result)
         return
-    rows = [{"section": s.name, "items": s.items, "size": _size(s.bytes), "seconds": f"{s.seconds:.1f}"}
+    rows = [{"section": s.name, "items": s.items, "size": format_size(s.bytes), "seconds": f"{s.seconds:.1f}"}
             for s in result.sections]  # fmt: skip
     print_table(rows, ["section", "items", "size", "seconds"])
     print(f"bundle {result.name} {result.release} sequence {result.sequence}: {result.files} files, "
-          f"{_size(result.bytes)}, built in {result.seconds:.1f} s -> {result.out}")  # fmt: skip
+          f"{format_size(result.bytes)}, built in {result.seconds:.1f} s -> {result.out}")  # fmt: skip
 
 
 JUNIT_OPT = typer.Option(
