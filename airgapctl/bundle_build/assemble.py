@@ -76,7 +76,9 @@ def build_bundle(
         raise BadInputError(f"{out_dir} exists and is not empty", hint="choose a new --out directory or remove it")
     if not private_key.is_file():
         raise BadInputError(f"--key: {private_key} does not exist", hint="airgapctl bundle keygen makes a key pair")
-    cache, project, started = (cache_dir or default_cache_dir()).resolve(), project_dir or default_project_dir(), time.monotonic()
+    # Absolute: apt resolves relative option paths against /etc/apt, not the working directory.
+    cache = (cache_dir or default_cache_dir()).resolve()
+    project, started = project_dir or default_project_dir(), time.monotonic()
     staged = StagedBundle(out_dir.with_name(out_dir.name + ".partial"))
     shutil.rmtree(staged.directory, ignore_errors=True)
     staged.directory.mkdir(parents=True)
