@@ -14,8 +14,9 @@ _COLUMNS = (
     "'operation': 'VARCHAR', 'reason': 'VARCHAR', 'status': 'INTEGER', "
     "'bytes_out': 'BIGINT', 'request_time': 'DOUBLE', 'policy_id': 'VARCHAR'}"
 )
-# A parsed record cannot show its line's length; its text fields plus the fixed part bound it from below.
-_TEXT_LENGTH = "length(uri) + coalesce(length(client), 0) + coalesce(length(operation), 0) + 400"
+# A parsed record cannot show its line's length; its text fields' bytes (strlen: the limit is in bytes, and it
+# need not decode UTF-8) plus the fixed part bound it from below.
+_TEXT_LENGTH = "strlen(uri) + coalesce(strlen(client), 0) + coalesce(strlen(operation), 0) + 400"
 
 
 def json_source(index: int, log: LogInput, options: ReadOptions) -> str:
