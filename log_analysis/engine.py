@@ -18,7 +18,7 @@ from airgapctl.errors import BadInputError
 from log_analysis.aggregates import AuditData, aggregate
 from log_analysis.model import FileStats
 from log_analysis.readers import LogInput, ReadOptions, events_sql
-from log_analysis.readers.inputs import JSON, salvage_gzip
+from log_analysis.readers.inputs import JSON, gzip_intact, salvage_gzip
 from log_analysis.readers.problems import classify_unparsable, counts_from_rejects
 
 ProgressBar = Callable[[float], None]
@@ -64,8 +64,9 @@ def scan(
 ) -> tuple[AuditData, list[FileStats]]:
     """Aggregate every input in one pass; then count each file's lines by problem.
 
-    A damaged gzip file makes DuckDB fail the whole scan: its readable part is then copied out and
-    the scan runs once more, so one cut-off rotation never stops the audit.
+    DuckDB reads a gzip file that is cut off or corrupt up to the damage and stops there without a
+    word; when it fails on one instead (a broken header), its readable part is copied out and the
+    scan runs once more, so one damaged rotation never stops the audit.
     """
     try:
         data = _with_progress(
@@ -138,4 +139,8 @@ def _file_stats(
             for reason, lines in rejected.items():
                 stats[index].skipped[reason] = stats[index].skipped.get(reason, 0) + lines
                 stats[index].lines += lines
+        # Damage leaves a cut line behind, so only gzip files with a skipped line are inflated once more
+        # to tell a damaged file from merely bad lines (a cut exactly at a line's end goes unnoticed).
+        if log.compressed and log.salvaged_copy is None and stats[index].skipped and not gzip_intact(log.path):
+            stats[index].damaged_gzip = True
     return stats

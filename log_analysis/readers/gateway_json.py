@@ -21,7 +21,7 @@ _TEXT_LENGTH = "strlen(uri) + coalesce(strlen(client), 0) + coalesce(strlen(oper
 
 def json_source(index: int, log: LogInput, options: ReadOptions) -> str:
     """One SELECT yielding the event columns for one JSON-lines file (plain or gzip)."""
-    compression = "gzip" if log.compressed else "none"
+    compression = "gzip" if log.compressed else "uncompressed"
     scan = (
         f"read_json({literal(str(log.source))}, format = 'newline_delimited', columns = {_COLUMNS}, "
         f"ignore_errors = true, compression = '{compression}')"

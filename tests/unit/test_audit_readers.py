@@ -67,15 +67,41 @@ def test_gzip_reads_the_same_as_plain(tmp_path, name):
     assert not files[0].damaged_gzip
 
 
-def test_cut_off_gzip_is_read_up_to_the_damage(tmp_path):
-    lines = (READERS / "gateway_lines.log").read_bytes() * 200
-    whole = gzip.compress(lines)
-    cut = tmp_path / "access.log.2.gz"
-    cut.write_bytes(whole[: len(whole) // 2])
-    records, files = read_records([cut], POLICY)
+def _damaged(whole: bytes, how: str) -> bytes:
+    if how == "cut":
+        return whole[: len(whole) // 2]
+    middle = len(whole) // 2
+    return whole[:middle] + bytes(b ^ 0xFF for b in whole[middle : middle + 2]) + whole[middle + 2 :]
+
+
+@pytest.mark.parametrize("name", ["gateway_lines", "combined"])
+@pytest.mark.parametrize("how", ["cut", "corrupt"])
+def test_damaged_gzip_is_read_up_to_the_damage_and_flagged(tmp_path, name, how):
+    lines = (READERS / f"{name}.log").read_bytes() * 200
+    damaged = tmp_path / f"{name}.log.2.gz"
+    damaged.write_bytes(_damaged(gzip.compress(lines), how))
+    records, files = read_records([damaged], POLICY)
     assert files[0].damaged_gzip
-    assert 0 < len(records) < 1200
+    assert 0 < len(records) < lines.count(b"\n")
     assert files[0].used + sum(files[0].skipped.values()) == files[0].lines
+
+
+def test_gzip_with_a_bad_line_but_intact_is_not_flagged(tmp_path):
+    rotated = tmp_path / "access.log.1.gz"
+    rotated.write_bytes(gzip.compress((READERS / "damaged_lines.log").read_bytes()))
+    _, files = read_records([rotated], POLICY)
+    assert files[0].skipped
+    assert not files[0].damaged_gzip
+
+
+def test_gzip_with_a_broken_header_is_not_fatal(tmp_path):
+    whole = bytearray(gzip.compress((READERS / "gateway_lines.log").read_bytes()))
+    whole[3] = 0xE0  # reserved flag bits: no gzip reader may accept the member
+    broken = tmp_path / "access.log.3.gz"
+    broken.write_bytes(bytes(whole))
+    _, files = read_records([broken], POLICY)
+    assert files[0].damaged_gzip
+    assert files[0].used == 0
 
 
 def test_files_are_read_oldest_first_whatever_their_names(tmp_path):
