@@ -51,12 +51,20 @@ _CLASS = f"(({_REASON_KIND}) * 10 + least(coalesce(status, 0) // 100, 9))::TINYI
 _SCAN_MEASURES = "count(*) AS n, sum(bytes_out) AS bytes_out, min(ts) AS first, max(ts) AS last"
 # From the classes back to counts (status class = cls % 10, reason kind = cls // 10). Client errors are
 # the 4xx a client causes itself: auth failures, probing and rate limits are left to their detectors.
-_MEASURES = """sum(n) AS n, sum(bytes_out) AS bytes_out, coalesce(sum(n) FILTER (cls % 10 = 2), 0) AS n2xx,
-    coalesce(sum(n) FILTER (cls % 10 >= 5), 0) AS n5xx,
-    coalesce(sum(n) FILTER (cls % 10 = 4 AND cls // 10 IN (0, 4)), 0) AS client_errors,
-    coalesce(sum(n) FILTER (cls // 10 = 1), 0) AS n429, coalesce(sum(n) FILTER (cls // 10 = 2), 0) AS auth_failures,
-    coalesce(sum(n) FILTER (cls // 10 = 3), 0) AS probes, coalesce(sum(n) FILTER (cls // 10 <> 0), 0) AS denied,
-    min(first) AS first, max(last) AS last"""
+# Sums are cast back to BIGINT: DuckDB sums into HUGEINT, which converts to Python four times slower.
+_COUNTS = {
+    "n": "sum(n)",
+    "bytes_out": "sum(bytes_out)",
+    "n2xx": "sum(n) FILTER (cls % 10 = 2)",
+    "n5xx": "sum(n) FILTER (cls % 10 >= 5)",
+    "client_errors": "sum(n) FILTER (cls % 10 = 4 AND cls // 10 IN (0, 4))",
+    "n429": "sum(n) FILTER (cls // 10 = 1)",
+    "auth_failures": "sum(n) FILTER (cls // 10 = 2)",
+    "probes": "sum(n) FILTER (cls // 10 = 3)",
+    "denied": "sum(n) FILTER (cls // 10 <> 0)",
+}
+_MEASURES = ", ".join(f"coalesce({total}, 0)::BIGINT AS {name}" for name, total in _COUNTS.items())
+_MEASURES += ", min(first) AS first, max(last) AS last"
 
 
 @dataclass
