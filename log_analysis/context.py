@@ -13,7 +13,7 @@ from log_analysis.aggregates import HOUR, LATENCY_BINS_PER_OCTAVE, WINDOW, Audit
 from log_analysis.baseline.model import Baseline
 
 
-@dataclass
+@dataclass(slots=True)
 class Slot:
     """Counts for one key in one time slot (a five-minute window or an hour)."""
 
@@ -26,7 +26,7 @@ class Slot:
     auth_failures: int = 0
     probes: int = 0
     denied: int = 0
-    addresses: Counter = field(default_factory=Counter)
+    addresses: dict[str, int] = field(default_factory=dict)  # source address -> requests (tens of thousands of slots)
 
     def add(self, row: tuple, address: str = "") -> None:
         n, bytes_out, _, n5xx, client_errors, n429, auth, probes, denied = row[:9]
@@ -40,7 +40,7 @@ class Slot:
         self.probes += probes
         self.denied += denied
         if address:
-            self.addresses[address] += n
+            self.addresses[address] = self.addresses.get(address, 0) + n
 
     @property
     def error_base(self) -> int:
