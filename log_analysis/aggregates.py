@@ -38,6 +38,11 @@ _SETS = {
     "operations": ("problem", "operation", "hr", "lbin"),
     "routes": ("problem", "operation", "client", "policy_id", "reason", "ukey"),
 }
+# The event columns the scan reads, named one by one: DuckDB then skips computing the others.
+_READ = (
+    "fi", "ts", "remote_addr", "client", "method", "uri", "operation", "reason", "status", "bytes_out", "request_time",
+    "problem",
+)  # fmt: skip
 # Every key column of any set, in a fixed order (GROUPING_ID's bits follow it).
 _KEYS = tuple(dict.fromkeys(key for keys in _SETS.values() for key in keys))
 # Each line gets a class: what kind of answer (reason category) and its status class. The scan groups
@@ -91,7 +96,7 @@ def aggregate(con: duckdb.DuckDBPyConnection, events: str, policy_id: str, max_u
         SELECT GROUPING_ID({", ".join(_KEYS)}) AS gid, {", ".join(_KEYS)}, cls, {_SCAN_MEASURES}
         FROM (SELECT *, ts // {WINDOW} * {WINDOW} AS win, ts // {HOUR} * {HOUR} AS hr, {_LATENCY_BIN} AS lbin,
                      {_UNMATCHED_KEY} AS ukey, {_CLASS} AS cls
-              FROM (SELECT * REPLACE ({blank_current} AS policy_id) FROM ({events})))
+              FROM (SELECT {", ".join(_READ)}, {blank_current} AS policy_id FROM ({events})))
         GROUP BY GROUPING SETS ({sets})""")  # noqa: S608 - column names and the readers' quoted SQL
     data = AuditData()
     data.actors = _fetch(con, "actors", "client, remote_addr, win")
