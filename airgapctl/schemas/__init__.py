@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
 
 from airgapctl.errors import BadInputError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 
 @cache
@@ -22,6 +24,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
+    # Imported here: jsonschema only explains failures, and importing it costs every command 75 ms.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(name))
 
 
@@ -59,6 +64,8 @@ def check_document(document: Any, name: str, file: str) -> None:
                 f"{file}: {json_pointer(fast_error.path[1:])}: {fast_error.message}",
                 hint=f"fix that field; the format is airgapctl/schemas/{name}.schema.json",
             ) from None
+    from jsonschema.exceptions import best_match
+
     error = best_match(errors)
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
     raise BadInputError(
