@@ -21,12 +21,12 @@ PROBE_REASONS = ("unknown_path", "method_not_allowed", "non_canonical_path")
 # Latency bins: a quarter of a power of two of milliseconds (about 19 % wide), proxied requests only.
 LATENCY_BINS_PER_OCTAVE = 4
 _LATENCY_BIN = (
-    "CASE WHEN request_time IS NULL OR reason NOT IN ('ok', 'deprecated', 'upstream_error') THEN NULL "
+    "CASE WHEN kind <> 0 OR request_time IS NULL THEN NULL "
     f"ELSE least(80, floor(log2(request_time * 1000 + 1) * {LATENCY_BINS_PER_OCTAVE}))::INTEGER END"
 )
 # The path is cut from the URI only here, for the few lines no operation matched.
 _UNMATCHED_KEY = (
-    f"CASE WHEN operation = '' AND reason NOT IN {in_list(AUTH_REASONS)} THEN method || chr(9) || "
+    "CASE WHEN operation = '' AND kind <> 2 THEN method || chr(9) || "
     "split_part(uri, '?', 1) || chr(9) || client || chr(9) || remote_addr || chr(9) || (ts // 3600) END"
 )
 # Three grouping sets, each as coarse as its detectors allow: per file, identity, address and 5-minute
@@ -45,14 +45,15 @@ _READ = (
 )  # fmt: skip
 # Every key column of any set, in a fixed order (GROUPING_ID's bits follow it).
 _KEYS = tuple(dict.fromkeys(key for keys in _SETS.values() for key in keys))
-# Each line gets a class: what kind of answer (reason category) and its status class. The scan groups
-# by it and keeps only four aggregates; the per-kind counts are summed from the small result. Fewer
-# aggregates per grouping set is what makes the single scan fast.
+# Each line gets a class: what kind of answer (reason category, `kind`, compared once per line) and its
+# status class. The scan groups by it and keeps only four aggregates; the per-kind counts are summed
+# from the small result. Fewer aggregates per grouping set is what makes the single scan fast.
 _REASON_KIND = (
-    "CASE WHEN reason IN ('ok', 'deprecated', 'upstream_error') THEN 0 WHEN reason = 'rate_limited' THEN 1 "
-    f"WHEN reason IN {in_list(AUTH_REASONS)} THEN 2 WHEN reason IN {in_list(PROBE_REASONS)} THEN 3 ELSE 4 END"
+    "(CASE WHEN reason IN ('ok', 'deprecated', 'upstream_error') THEN 0 WHEN reason = 'rate_limited' THEN 1 "
+    f"WHEN reason IN {in_list(AUTH_REASONS)} THEN 2 WHEN reason IN {in_list(PROBE_REASONS)} THEN 3 ELSE 4 END)"
+    "::TINYINT"
 )
-_CLASS = f"(({_REASON_KIND}) * 10 + least(coalesce(status, 0) // 100, 9))::TINYINT"
+_CLASS = "(kind * 10 + least(coalesce(status, 0) // 100, 9))::TINYINT"
 _SCAN_MEASURES = "count(*) AS n, sum(bytes_out) AS bytes_out, min(ts) AS first, max(ts) AS last"
 # From the classes back to counts (status class = cls % 10, reason kind = cls // 10). Client errors are
 # the 4xx a client causes itself: auth failures, probing and rate limits are left to their detectors.
@@ -96,7 +97,7 @@ def aggregate(con: duckdb.DuckDBPyConnection, events: str, policy_id: str, max_u
         SELECT GROUPING_ID({", ".join(_KEYS)}) AS gid, {", ".join(_KEYS)}, cls, {_SCAN_MEASURES}
         FROM (SELECT *, ts // {WINDOW} * {WINDOW} AS win, ts // {HOUR} * {HOUR} AS hr, {_LATENCY_BIN} AS lbin,
                      {_UNMATCHED_KEY} AS ukey, {_CLASS} AS cls
-              FROM (SELECT {", ".join(_READ)}, {blank_current} AS policy_id FROM ({events})))
+              FROM (SELECT {", ".join(_READ)}, {blank_current} AS policy_id, {_REASON_KIND} AS kind FROM ({events})))
         GROUP BY GROUPING SETS ({sets})""")  # noqa: S608 - column names and the readers' quoted SQL
     data = AuditData()
     data.actors = _fetch(con, "actors", "client, remote_addr, win")
