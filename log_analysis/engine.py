@@ -9,19 +9,19 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from airgapctl.errors import BadInputError
+from airgapctl.progress import NO_PROGRESS, Reporter
 from log_analysis.aggregates import AuditData, aggregate
 from log_analysis.model import FileStats
 from log_analysis.readers import LogInput, ReadOptions, events_sql
 from log_analysis.readers.inputs import JSON, gzip_intact, salvage_gzip
 from log_analysis.readers.problems import classify_unparsable, counts_from_rejects
-
-ProgressBar = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,12 @@ def engine(options: EngineOptions) -> Iterator[Engine]:
 
 
 def scan(
-    eng: Engine, inputs: list[LogInput], read: ReadOptions, policy: dict[str, Any], progress: ProgressBar | None = None
+    eng: Engine,
+    inputs: list[LogInput],
+    read: ReadOptions,
+    policy: dict[str, Any],
+    progress: Reporter = NO_PROGRESS,
+    label: str = "logs",
 ) -> tuple[AuditData, list[FileStats]]:
     """Aggregate every input in one pass; then count each file's lines by problem.
 
@@ -69,9 +74,7 @@ def scan(
     scan runs once more, so one damaged rotation never stops the audit.
     """
     try:
-        data = _with_progress(
-            eng.con, lambda: aggregate(eng.con, events_sql(inputs, read, policy), policy["policy_id"]), progress
-        )
+        data = _with_progress(eng.con, lambda: _aggregate(eng, inputs, read, policy), progress, label, inputs)
     except duckdb.Error as error:
         repaired = [salvage_gzip(log, eng.work_dir) or log for log in inputs]
         if all(new is old for new, old in zip(repaired, inputs, strict=True)):
@@ -79,9 +82,7 @@ def scan(
                 f"reading the logs failed: {' '.join(str(error).split())[:300]}", hint="check the files named in --logs"
             ) from None
         inputs[:] = repaired
-        data = _with_progress(
-            eng.con, lambda: aggregate(eng.con, events_sql(inputs, read, policy), policy["policy_id"]), progress
-        )
+        data = _with_progress(eng.con, lambda: _aggregate(eng, inputs, read, policy), progress, label, inputs)
     offsets = Counter(log.utc_offset_hours for log in inputs if log.utc_offset_hours is not None)
     data.utc_offset_hours = offsets.most_common(1)[0][0] if offsets else 0
     return data, _file_stats(eng.con, inputs, data, read)
@@ -92,26 +93,38 @@ def _aggregate(eng: Engine, inputs: list[LogInput], read: ReadOptions, policy: d
 
 
 def _with_progress(
-    con: duckdb.DuckDBPyConnection, work: Callable[[], AuditData], progress: ProgressBar | None
+    con: duckdb.DuckDBPyConnection,
+    work: Callable[[], AuditData],
+    progress: Reporter,
+    label: str,
+    inputs: list[LogInput],
 ) -> AuditData:
-    if progress is None:
-        return work()
+    """Run the scan with a bar over the files' bytes on disk, moved by DuckDB's own progress estimate."""
+    sizes = [log.source.stat().st_size for log in inputs]
+    total = sum(sizes)
+    bar = progress.bar(label, total, len(inputs), noun="files")
     done = threading.Event()
 
     def poll() -> None:
         while not done.wait(0.5):
-            fraction = con.query_progress()
+            fraction = con.query_progress()  # percent, -1 while DuckDB has no estimate
             if fraction >= 0:
-                progress(min(fraction, 100.0) / 100.0)
+                read = int(min(fraction, 100.0) / 100.0 * total)
+                bar.update(read, sum(1 for end in accumulate(sizes) if end <= read))
 
     watcher = threading.Thread(target=poll, daemon=True)
     watcher.start()
+    completed = False
     try:
-        return work()
+        result = work()
+        completed = True
+        return result
     finally:
         done.set()
         watcher.join()
-        progress(1.0)
+        if completed:
+            bar.update(total, len(inputs))
+        bar.close(completed)
 
 
 def _file_stats(

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from airgapctl.errors import BadInputError
 from airgapctl.gateway.policy import load_policy
+from airgapctl.progress import NO_PROGRESS, Reporter
 from log_analysis.baseline import Baseline, load_baseline, save_baseline, state_lock
 from log_analysis.baseline.learn import learn
 from log_analysis.context import AuditContext, GatewayConfig
 from log_analysis.detectors import DETECTORS, REGISTRY
-from log_analysis.engine import EngineOptions, ProgressBar, engine, scan
+from log_analysis.engine import EngineOptions, engine, scan
 from log_analysis.model import Finding, Severity
 from log_analysis.overview import overview
 from log_analysis.readers import ReadOptions, discover_inputs
@@ -56,11 +56,12 @@ class AuditResult:
         return fail_on is not None and any(f.severity >= fail_on for f in self.findings)
 
 
-Stage = Callable[[str], None]
+def run_audit(options: AuditOptions, progress: Reporter = NO_PROGRESS) -> AuditResult:
+    """``progress`` hears the stages and gets a bar for each pass over the logs."""
 
+    def say(text: str) -> None:
+        progress.note(f"audit: {text}")
 
-def run_audit(options: AuditOptions, stage: Stage | None = None, bar: ProgressBar | None = None) -> AuditResult:
-    say = stage or (lambda text: None)
     policy, _ = load_policy(options.policy)
     _check(options)
     inputs = discover_inputs(options.logs, options.log_format)
@@ -69,11 +70,10 @@ def run_audit(options: AuditOptions, stage: Stage | None = None, bar: ProgressBa
     with state_lock(options.state_dir), engine(options.engine) as eng:
         baseline = load_baseline(options.state_dir)
         if train_inputs:
-            say(f"learning from {len(train_inputs)} training file(s)")
-            train_data, _ = scan(eng, train_inputs, ReadOptions(max_line_bytes=options.max_line_bytes), policy, bar)
+            whole = ReadOptions(max_line_bytes=options.max_line_bytes)
+            train_data, _ = scan(eng, train_inputs, whole, policy, progress, "audit: training logs")
             baseline = learn(_context(train_data, policy, None, options, None), baseline)
-        say(f"reading {len(inputs)} log file(s)")
-        data, files = scan(eng, inputs, read, policy, bar)
+        data, files = scan(eng, inputs, read, policy, progress, "audit: logs")
     ctx = _context(data, policy, baseline, options, _gateway_config(options))
     say("running detectors")
     findings, detector_runs = _detect(ctx, options)

@@ -15,6 +15,7 @@ import typer
 
 from airgapctl.errors import AuditFindingsError, BadInputError
 from airgapctl.output import print_json, print_table
+from airgapctl.progress import NO_PROGRESS, TerminalReporter
 
 app = typer.Typer(
     help="Scan stored gateway access logs for anomalies and policy drift and write offline reports.",
@@ -126,8 +127,8 @@ def run(
         until=until, formats=formats, fail_on=fail_on, learn=not no_learn, train=list(train or []),
         gateway_config=gateway_config, log_format=log_format, params=list(params or []),
     )  # fmt: skip
-    progress = None if quiet or as_json else _Progress()
-    result = run_audit(options, stage=progress.stage if progress else None, bar=progress.bar if progress else None)
+    progress = NO_PROGRESS if quiet or as_json else TerminalReporter(sys.stderr)
+    result = run_audit(options, progress)
     failed = result.failed(options.fail_on)
     if as_json:
         print_json({**_summary(result), "findings": result.report["findings"]}, status="failed" if failed else "ok")
@@ -174,23 +175,6 @@ def _print_summary(report: dict, summary: dict) -> None:
         print(f"note: {note}")
     for path in summary["reports"]:
         print(f"report: {path}")
-
-
-class _Progress:
-    """Stages as lines on stderr; on a terminal, a bar while the logs are read."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-
-    def stage(self, text: str) -> None:
-        print(f"audit: {text}", file=sys.stderr, flush=True)
-
-    def bar(self, fraction: float) -> None:
-        if not self.tty:
-            return
-        filled = int(fraction * 30)
-        end = "\n" if fraction >= 1.0 else ""
-        print(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}", end=end, file=sys.stderr, flush=True)
 
 
 SIM_POLICY_OPT = typer.Option(..., "--policy", help="Compiled policy whose clients and operations the logs use.")

@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from airgapctl.errors import ExitCode
+from airgapctl.progress import format_size
 from airgapctl.schemas import load_schema
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audit"
@@ -52,8 +53,21 @@ def test_fail_on_none_never_fails(cli):
 def test_progress_goes_to_stderr(cli):
     result = cli("audit", "run", "--logs", GATEWAY_LINES, "--policy", POLICY, "--fail-on", "none")
     assert result.exit_code == 0
-    assert "audit: reading 1 log file(s)" in result.stderr
     assert "audit:" not in result.stdout
+    # Not a terminal: the bar over the logs is one start line and one final line, never redraws.
+    size = format_size(Path(GATEWAY_LINES).stat().st_size)
+    assert f"audit: logs: {size} in 1 files…" in result.stderr
+    assert re.search(rf"^audit: logs: {size}, 1 files in [0-9.]+ s", result.stderr, re.MULTILINE)
+    assert "audit: running detectors" in result.stderr
+    assert "\r" not in result.stderr
+
+
+def test_training_has_its_own_bar_and_json_shows_none(cli, tmp_path):
+    args = ["audit", "run", "--logs", GATEWAY_LINES, "--policy", POLICY, "--fail-on", "none"]
+    result = cli(*args, "--train", GATEWAY_LINES, "--state", str(tmp_path / "state"))
+    assert result.exit_code == 0
+    assert re.search(r"^audit: training logs: .*, 1 files in [0-9.]+ s", result.stderr, re.MULTILINE)
+    assert cli(*args, "--json").stderr == ""
 
 
 @pytest.mark.parametrize(
