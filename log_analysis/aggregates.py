@@ -58,9 +58,10 @@ _SCAN_MEASURES = "count(*) AS n, sum(bytes_out) AS bytes_out, min(ts) AS first, 
 # From the classes back to counts (status class = cls % 10, reason kind = cls // 10). Client errors are
 # the 4xx a client causes itself: auth failures, probing and rate limits are left to their detectors.
 # Sums are cast back to BIGINT: DuckDB sums into HUGEINT, which converts to Python four times slower.
+# Line counts cannot overflow it; byte counts are logged numbers, so a forged one is capped, never fatal.
 _COUNTS = {
     "n": "sum(n)",
-    "bytes_out": "sum(bytes_out)",
+    "bytes_out": f"least(sum(bytes_out), {2**63 - 1})",
     "n2xx": "sum(n) FILTER (cls % 10 = 2)",
     "n5xx": "sum(n) FILTER (cls % 10 >= 5)",
     "client_errors": "sum(n) FILTER (cls % 10 = 4 AND cls // 10 IN (0, 4))",

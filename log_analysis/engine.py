@@ -20,7 +20,7 @@ from airgapctl.progress import NO_PROGRESS, Reporter
 from log_analysis.aggregates import AuditData, aggregate
 from log_analysis.model import FileStats
 from log_analysis.readers import LogInput, ReadOptions, events_sql
-from log_analysis.readers.inputs import JSON, gzip_intact, salvage_gzip
+from log_analysis.readers.inputs import COMBINED, JSON, gzip_intact, salvage_gzip
 from log_analysis.readers.problems import classify_unparsable, counts_from_rejects
 
 
@@ -69,23 +69,61 @@ def scan(
 ) -> tuple[AuditData, list[FileStats]]:
     """Aggregate every input in one pass; then count each file's lines by problem.
 
-    DuckDB reads a gzip file that is cut off or corrupt up to the damage and stops there without a
-    word; when it fails on one instead (a broken header), its readable part is copied out and the
-    scan runs once more, so one damaged rotation never stops the audit.
+    A damaged gzip file (cut off by rotation, or corrupt) is read from a plain copy of its readable
+    beginning, and its counts say so, so one damaged rotation never stops the audit. DuckDB either
+    fails on one (a broken header) or reads it up to the damage without a word, leaving a cut line
+    behind: files with an unparsable line are inflated once more here, and read again from the copy
+    when damaged. Combined logs cannot show a cut line (their pattern ends at the byte count), so
+    their gzip files are checked before the scan.
     """
+    _salvage(eng, inputs, progress, lambda index, log: log.format == COMBINED and not gzip_intact(log.path))
     try:
-        data = _with_progress(eng.con, lambda: _aggregate(eng, inputs, read, policy), progress, label, inputs)
+        data = _scan_once(eng, inputs, read, policy, progress, label)
     except duckdb.Error as error:
-        repaired = [salvage_gzip(log, eng.work_dir) or log for log in inputs]
-        if all(new is old for new, old in zip(repaired, inputs, strict=True)):
+        if not _salvage(eng, inputs, progress, lambda index, log: True):
             raise BadInputError(
                 f"reading the logs failed: {' '.join(str(error).split())[:300]}", hint="check the files named in --logs"
             ) from None
-        inputs[:] = repaired
-        data = _with_progress(eng.con, lambda: _aggregate(eng, inputs, read, policy), progress, label, inputs)
+        data = _scan_once(eng, inputs, read, policy, progress, label, last_try=True)
+    suspects = {row[0] for row in data.files if row[1] == "unparsable"}
+    if _salvage(eng, inputs, progress, lambda index, log: index in suspects and not gzip_intact(log.path)):
+        data = _scan_once(eng, inputs, read, policy, progress, label, last_try=True)
     offsets = Counter(log.utc_offset_hours for log in inputs if log.utc_offset_hours is not None)
     data.utc_offset_hours = offsets.most_common(1)[0][0] if offsets else 0
     return data, _file_stats(eng.con, inputs, data, read)
+
+
+def _salvage(eng: Engine, inputs: list[LogInput], progress: Reporter, damaged: Callable[[int, LogInput], bool]) -> bool:
+    """Swap in the readable part of each gzip input ``damaged`` picks (and that is damaged indeed)."""
+    swapped = False
+    for index, log in enumerate(inputs):
+        if not log.compressed or log.salvaged_copy is not None or not damaged(index, log):
+            continue
+        copy = salvage_gzip(log, eng.work_dir)
+        if copy is not None:
+            progress.note(f"audit: {log.path}: damaged gzip file, reading the part before the damage")
+            inputs[index] = copy
+            swapped = True
+    return swapped
+
+
+def _scan_once(
+    eng: Engine,
+    inputs: list[LogInput],
+    read: ReadOptions,
+    policy: dict[str, Any],
+    progress: Reporter,
+    label: str,
+    last_try: bool = False,
+) -> AuditData:
+    try:
+        return _with_progress(eng.con, lambda: _aggregate(eng, inputs, read, policy), progress, label, inputs)
+    except duckdb.Error as error:
+        if not last_try:
+            raise
+        raise BadInputError(
+            f"reading the logs failed: {' '.join(str(error).split())[:300]}", hint="check the files named in --logs"
+        ) from None
 
 
 def _aggregate(eng: Engine, inputs: list[LogInput], read: ReadOptions, policy: dict[str, Any]) -> AuditData:
@@ -100,7 +138,7 @@ def _with_progress(
     inputs: list[LogInput],
 ) -> AuditData:
     """Run the scan with a bar over the files' bytes on disk, moved by DuckDB's own progress estimate."""
-    sizes = [log.source.stat().st_size for log in inputs]
+    sizes = [_size(log.source) for log in inputs]
     total = sum(sizes)
     bar = progress.bar(label, total, len(inputs), noun="files")
     done = threading.Event()
@@ -125,6 +163,13 @@ def _with_progress(
         if completed:
             bar.update(total, len(inputs))
         bar.close(completed)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # rotated away since it was found: the scan itself will say so
+        return 0
 
 
 def _file_stats(
@@ -152,8 +197,4 @@ def _file_stats(
             for reason, lines in rejected.items():
                 stats[index].skipped[reason] = stats[index].skipped.get(reason, 0) + lines
                 stats[index].lines += lines
-        # Damage leaves a cut line behind, so only gzip files with a skipped line are inflated once more
-        # to tell a damaged file from merely bad lines (a cut exactly at a line's end goes unnoticed).
-        if log.compressed and log.salvaged_copy is None and stats[index].skipped and not gzip_intact(log.path):
-            stats[index].damaged_gzip = True
     return stats

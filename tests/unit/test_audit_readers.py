@@ -67,23 +67,62 @@ def test_gzip_reads_the_same_as_plain(tmp_path, name):
     assert not files[0].damaged_gzip
 
 
-def _damaged(whole: bytes, how: str) -> bytes:
+def _damaged(whole: bytes, how: str, at: float = 0.5) -> bytes:
+    cut = int(len(whole) * at)
     if how == "cut":
-        return whole[: len(whole) // 2]
-    middle = len(whole) // 2
-    return whole[:middle] + bytes(b ^ 0xFF for b in whole[middle : middle + 2]) + whole[middle + 2 :]
+        return whole[:cut]
+    return whole[:cut] + bytes(b ^ 0xFF for b in whole[cut : cut + 2]) + whole[cut + 2 :]
+
+
+def _varied_lines(name: str, count: int = 3000) -> bytes:
+    """``count`` well-formed lines, each with its own path and size, so that any skipped line comes
+    from the damage and the compressed file grows with its lines."""
+    if name == "combined":
+        line = '10.0.0.5 - alice [02/Mar/2026:09:00:{s:02d} +0100] "GET /api/pets/{i} HTTP/1.1" 200 {i} "-" "curl/8.0"'
+        return "".join(line.format(s=i % 60, i=i) + "\n" for i in range(count)).encode()
+    first = json.loads((READERS / "gateway_lines.log").read_text().splitlines()[0])
+    return "".join(json.dumps(first | {"uri": f"/api/pets/{i}", "bytes_out": i}) + "\n" for i in range(count)).encode()
 
 
 @pytest.mark.parametrize("name", ["gateway_lines", "combined"])
 @pytest.mark.parametrize("how", ["cut", "corrupt"])
-def test_damaged_gzip_is_read_up_to_the_damage_and_flagged(tmp_path, name, how):
-    lines = (READERS / f"{name}.log").read_bytes() * 200
+@pytest.mark.parametrize("at", [0.2, 0.5, 0.9])
+def test_damaged_gzip_is_read_up_to_the_damage_and_flagged(tmp_path, name, how, at):
+    lines = _varied_lines(name)
     damaged = tmp_path / f"{name}.log.2.gz"
-    damaged.write_bytes(_damaged(gzip.compress(lines), how))
+    damaged.write_bytes(_damaged(gzip.compress(lines), how, at))
     records, files = read_records([damaged], POLICY)
     assert files[0].damaged_gzip
-    assert 0 < len(records) < lines.count(b"\n")
+    # What lies before the damage is read, nothing after it.
+    assert lines.count(b"\n") * at * 0.8 < len(records) < lines.count(b"\n") * min(1.0, at * 1.2)
     assert files[0].used + sum(files[0].skipped.values()) == files[0].lines
+    assert files[0].used == len(records)
+
+
+def test_damaged_json_gzip_beside_a_combined_log_rereads_both(tmp_path):
+    cut = tmp_path / "access.log.2.gz"
+    cut.write_bytes(_damaged(gzip.compress(_varied_lines("gateway_lines")), "cut"))
+    records, files = read_records([cut, READERS / "combined.log"], POLICY)
+    assert files[0].damaged_gzip and not files[1].damaged_gzip
+    assert files[1].used == 5 and files[1].skipped
+    assert len(records) == files[0].used + files[1].used
+
+
+def test_forged_byte_counts_are_capped_not_fatal(tmp_path):
+    line = (READERS / "gateway_lines.log").read_text().splitlines()[0]
+    forged = json.loads(line) | {"bytes_out": 9_000_000_000_000_000_000}
+    log = tmp_path / "forged.log"
+    log.write_text((json.dumps(forged) + "\n") * 3)
+    data, files = _aggregate_only(log)
+    assert files[0].used == 3
+    assert data.files[0][3] == 2**63 - 1
+
+
+def _aggregate_only(log: Path):
+    from log_analysis.engine import EngineOptions, engine, scan
+
+    with engine(EngineOptions(threads=1)) as eng:
+        return scan(eng, discover_inputs([log]), ReadOptions(), POLICY)
 
 
 def test_gzip_with_a_bad_line_but_intact_is_not_flagged(tmp_path):
