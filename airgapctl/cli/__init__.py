@@ -50,14 +50,23 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(name)
 
 
+def _named_group(args: list[str]) -> tuple[str, ...]:
+    """The group the command line runs, alone; every group for root help, version or anything unknown."""
+    for arg in args:
+        if arg in ("--help", "--version"):
+            return GROUPS
+        if not arg.startswith("-"):
+            return (arg,) if arg in GROUPS else GROUPS
+    return GROUPS
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turn expected errors into one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     # Only the group named on the command line is loaded: importing every group's libraries costs about
     # half a second, which a scheduled audit or a quick `bundle verify` would pay for nothing.
-    named = next((arg for arg in args if not arg.startswith("-")), None)
-    app = build_app((named,) if named in GROUPS else GROUPS)
+    app = build_app(_named_group(args))
     try:
         # Standalone mode: click reports usage errors itself (exit 2); ours propagate here.
         app(args=args, prog_name="airgapctl")

@@ -17,12 +17,31 @@ GROUPS = ["bundle", "specs", "gateway", "provision", "audit", "lab"]
 PLANNED = ["provision"]
 
 
-def test_help_lists_the_six_groups(cli):
-    result = cli("--help")
+@pytest.mark.parametrize("args", [["--help"], ["--help", "audit"], ["--debug", "--help"]])
+def test_help_lists_the_six_groups(cli, args):
+    result = cli(*args)
     assert result.exit_code == 0
     commands = result.stdout.split("Commands:", 1)[1]
     listed = [line.split()[0] for line in commands.strip().splitlines() if not line.startswith("    ")]
     assert sorted(listed) == sorted(GROUPS)
+
+
+def test_only_the_named_group_is_imported():
+    """A command loads its own group's libraries, not every group's (half a second per run)."""
+    code = (
+        "import sys; from airgapctl.cli import main\n"
+        "try: main(['--debug', 'audit', 'detectors'])\n"
+        "except SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('airgapctl.cli.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "['airgapctl.cli.audit']"
+
+
+def test_an_unknown_group_is_named_among_all_groups(cli):
+    result = cli("audi", "run")
+    assert result.exit_code == 2
+    assert "No such command 'audi'" in result.stderr
 
 
 def test_version_prints_the_package_version(cli):
