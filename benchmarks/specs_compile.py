@@ -1,4 +1,4 @@
-"""Validate, compile and render a 2,000-operation spec; the issue's target is under 3 s in all.
+"""Validate, compile and render a 2,000-operation spec; the target is under 3 s in all.
 
 Run by hand (never from the test suite):
 

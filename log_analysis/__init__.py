@@ -1,4 +1,4 @@
-"""The audit engine behind ``airgapctl audit`` (issue: scheduled audits).
+"""The audit engine behind ``airgapctl audit`` (scheduled audits of stored gateway logs).
 
 readers/     gateway JSON lines and combined logs, plain or gzip, as one SQL relation; bad lines marked
 aggregates   the single DuckDB scan (GROUPING SETS) into small per-key tables

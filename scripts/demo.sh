@@ -50,9 +50,9 @@ docker exec airgap-lab-appliance tail -n 1 /var/lib/airgap/ledger.jsonl
 echo
 
 echo "== 5. audit on the appliance, with the airgapctl the bundle installed in /opt/airgap"
-# The gateway role is not here yet, so a week of its access log is simulated on the appliance
-# (5 quiet days to learn the baseline from, 2 with injected incidents); the report is what the
-# timer writes each morning.
+# This version does not deploy the gateway yet, so a week of its access log is simulated on the
+# appliance (5 quiet days to learn the baseline from, 2 with injected incidents); the report is
+# what the timer writes each morning.
 airgapctl specs compile --access examples/lab/access.yml --out "$demo/policy.json"
 docker cp "$demo/policy.json" airgap-lab-appliance:/etc/airgap/policy.json
 docker exec airgap-lab-appliance sh -euc '

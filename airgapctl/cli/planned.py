@@ -1,4 +1,4 @@
-"""Command groups whose capability has not landed: they say so and exit 2, never pretend."""
+"""Command groups this version does not provide yet: they say so and exit 2, never pretend."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def register_planned(app: typer.Typer, name: str, help_text: str, capability: st
 
     def not_available(ctx: typer.Context) -> None:
         raise NotAvailableError(
-            f"'airgapctl {name}' is not available yet: {capability} has not landed in this version",
+            f"'airgapctl {name}' is not available yet: {capability} is not part of this version",
             hint="'airgapctl --help' lists what this version can do",
         )
 
