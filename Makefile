@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Each sets itself up.
-.PHONY: demo test test-fast lint docs setup lock media
+.PHONY: demo test test-fast lint docs module-utils setup lock media
 
 demo:
 	scripts/demo.sh
@@ -17,6 +17,10 @@ lint: setup
 
 docs: setup
 	.venv/bin/python -m airgapctl.cli.reference > docs/cli.md
+
+# The appliance verifies bundles with a byte-identical copy of the trust core (a test checks it).
+module-utils:
+	cp airgapctl/bundle/trust.py roles/airgap_repo/module_utils/airgap_trust.py
 
 setup:
 	scripts/setup.sh

@@ -2,48 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
+
+from airgapctl.bundle import trust
 
 
 class ExitCode(IntEnum):
-    """Process exit codes. Each issue adds its codes here, never elsewhere."""
+    """Process exit codes, every one a command can return; the bundle trust codes are the trust core's."""
 
-    OK = 0
+    OK = trust.OK
     # A check ran and found something (audit findings, validation failures).
-    FAILED = 1
+    FAILED = trust.FAILED
     # Bad input on the command line or in a file the user gave us.
-    BAD_INPUT = 2
-    # The command group exists but its capability has not landed yet.
+    BAD_INPUT = trust.BAD_INPUT
+    # The command exists but this version does not provide it yet.
     NOT_AVAILABLE = 2
     # A host tool or service we depend on (Docker, debootstrap, apt) failed.
-    ENVIRONMENT = 3
-    # Bundle trust (airgapctl.bundle): one code per rejection class, so scripts can tell them apart.
+    ENVIRONMENT = trust.ENVIRONMENT
+    # Bundle trust (airgapctl/bundle/trust.py): one code per rejection class, so scripts can tell them apart.
     # The manifest's or part index's signature is missing, malformed or wrong, or the key is unknown.
-    BUNDLE_SIGNATURE = 10
+    BUNDLE_SIGNATURE = trust.SIGNATURE
     # A file the signed manifest lists is not in the bundle.
-    BUNDLE_FILE_MISSING = 11
+    BUNDLE_FILE_MISSING = trust.FILE_MISSING
     # The bundle holds a file or directory the signed manifest does not list.
-    BUNDLE_FILE_EXTRA = 12
+    BUNDLE_FILE_EXTRA = trust.FILE_EXTRA
     # A listed file's size or SHA-256 differs from the signed manifest.
-    BUNDLE_FILE_ALTERED = 13
+    BUNDLE_FILE_ALTERED = trust.FILE_ALTERED
     # The bundle's sequence is not newer than the last accepted one (rollback or replay).
-    BUNDLE_ROLLBACK = 14
+    BUNDLE_ROLLBACK = trust.ROLLBACK
     # The bundle's signed expiry time has passed.
-    BUNDLE_EXPIRED = 15
+    BUNDLE_EXPIRED = trust.EXPIRED
     # A part (or a part's index) belongs to another bundle: mix-and-match of media.
-    BUNDLE_FOREIGN_PART = 16
+    BUNDLE_FOREIGN_PART = trust.FOREIGN_PART
     # A symlink, hard link, device, fifo, path escape or size bomb in a bundle or archive.
-    BUNDLE_UNSAFE_ENTRY = 17
+    BUNDLE_UNSAFE_ENTRY = trust.UNSAFE_ENTRY
     # The import ledger's hash chain is broken: an entry was edited, removed or reordered.
-    LEDGER_BROKEN = 18
+    LEDGER_BROKEN = trust.LEDGER_BROKEN
     # A correctly signed manifest or part index does not match its schema.
-    BUNDLE_MANIFEST_INVALID = 19
+    BUNDLE_MANIFEST_INVALID = trust.MANIFEST_INVALID
     # A part the signed part index lists was not given.
-    BUNDLE_PART_MISSING = 20
+    BUNDLE_PART_MISSING = trust.PART_MISSING
     # A part's size or SHA-256 differs from the signed part index.
-    BUNDLE_PART_ALTERED = 21
+    BUNDLE_PART_ALTERED = trust.PART_ALTERED
     # verify --require-attestation: no passing test record, or roles/playbooks differ from the tested ones.
-    BUNDLE_ATTESTATION = 22
+    BUNDLE_ATTESTATION = trust.ATTESTATION
 
 
 class AirgapError(Exception):
@@ -141,3 +145,36 @@ class AuditFindingsError(AirgapError):
     """The audit ran and found something at or above --fail-on (the report says what)."""
 
     exit_code = ExitCode.FAILED
+
+
+_TRUST_ERRORS: dict[int, type[AirgapError]] = {
+    trust.BAD_INPUT: BadInputError,
+    trust.ENVIRONMENT: EnvironmentProblem,
+    trust.SIGNATURE: BundleSignatureError,
+    trust.FILE_MISSING: BundleFileMissingError,
+    trust.FILE_EXTRA: BundleFileExtraError,
+    trust.FILE_ALTERED: BundleFileAlteredError,
+    trust.ROLLBACK: BundleRollbackError,
+    trust.EXPIRED: BundleExpiredError,
+    trust.FOREIGN_PART: BundleForeignPartError,
+    trust.UNSAFE_ENTRY: BundleUnsafeEntryError,
+    trust.LEDGER_BROKEN: LedgerBrokenError,
+    trust.MANIFEST_INVALID: BundleManifestInvalidError,
+    trust.PART_MISSING: BundlePartMissingError,
+    trust.PART_ALTERED: BundlePartAlteredError,
+    trust.ATTESTATION: BundleAttestationError,
+}
+
+
+def from_trust(error: trust.TrustError) -> AirgapError:
+    """The AirgapError of a trust core failure: same message, hint and exit code."""
+    return _TRUST_ERRORS.get(error.code, AirgapError)(error.message, hint=error.hint)
+
+
+@contextmanager
+def trust_errors() -> Iterator[None]:
+    """Raise the trust core's failures inside the block as airgapctl's errors."""
+    try:
+        yield
+    except trust.TrustError as error:
+        raise from_trust(error) from None

@@ -1,5 +1,7 @@
 """The signed offline bundle: the root of trust that crosses the air gap.
 
+trust.py     the trust rules, once and stdlib-only (exit codes, manifest format, file checks,
+             sequence state, ledger); the airgap_repo role ships a byte-identical copy
 keys.py      Ed25519 key pairs, fingerprints (key ids), detached signatures (base64, one line)
 manifest.py  the manifest (contract 1; schema airgapctl/schemas/manifest.schema.json) and seal_bundle:
              hash a directory, write manifest.json and manifest.json.sig
@@ -14,13 +16,38 @@ split.py     split a bundle across media, join the parts
 
 from __future__ import annotations
 
-from airgapctl.bundle.archive import pack_bundle, unpack_bundle
-from airgapctl.bundle.keys import generate_keypair, key_fingerprint, load_private_key, load_public_key
-from airgapctl.bundle.ledger import DEFAULT_LEDGER_PATH, verify_ledger
-from airgapctl.bundle.manifest import Manifest, guess_kind, seal_bundle
-from airgapctl.bundle.split import join_parts, parse_size, split_bundle, verify_part
-from airgapctl.bundle.summary import inspect_bundle
-from airgapctl.bundle.verify import VerifyResult, verify_bundle
+from importlib import import_module
+from typing import Any
+
+# Loaded on first use: airgapctl.errors takes the exit codes from the stdlib-only trust core
+# (airgapctl.bundle.trust), and that must not import the whole bundle library on every command.
+_EXPORTS = {
+    "pack_bundle": "archive",
+    "unpack_bundle": "archive",
+    "generate_keypair": "keys",
+    "key_fingerprint": "keys",
+    "load_private_key": "keys",
+    "load_public_key": "keys",
+    "DEFAULT_LEDGER_PATH": "ledger",
+    "verify_ledger": "ledger",
+    "Manifest": "manifest",
+    "guess_kind": "manifest",
+    "seal_bundle": "manifest",
+    "join_parts": "split",
+    "parse_size": "split",
+    "split_bundle": "split",
+    "verify_part": "split",
+    "inspect_bundle": "summary",
+    "VerifyResult": "verify",
+    "verify_bundle": "verify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"airgapctl.bundle.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "DEFAULT_LEDGER_PATH",

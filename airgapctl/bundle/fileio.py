@@ -3,62 +3,27 @@
 from __future__ import annotations
 
 import os
-import stat
-import tempfile
 from pathlib import Path
 
-from airgapctl.errors import BadInputError, BundleUnsafeEntryError, EnvironmentProblem
+from airgapctl.bundle import trust
+from airgapctl.errors import BadInputError, trust_errors
 
 
 def read_regular_file(path: Path, limit: int, what: str) -> bytes:
     """The bytes of ``path``, refusing a symlink, a non-regular file or one larger than ``limit``."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # a fifo must not block us
-    except FileNotFoundError:
-        raise BadInputError(f"{what} {path} does not exist") from None
-    except OSError as error:
-        if os.path.islink(path):
-            raise BundleUnsafeEntryError(f"{what} {path} is a symlink; refusing to follow it") from None
-        raise BadInputError(f"cannot read {what} {path}: {error.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise BundleUnsafeEntryError(f"{what} {path} is not a regular file")
-        if info.st_size > limit:
-            raise BadInputError(f"{what} {path} is {info.st_size} bytes, more than the {limit} allowed")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise BadInputError(f"{what} {path} grew past {limit} bytes while being read")
-    return data
+    with trust_errors():
+        return trust.read_regular_file(path, limit, what)
 
 
 def fsync_directory(directory: Path) -> None:
     """Make a rename or a new file in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    trust.fsync_directory(directory)
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Replace ``path`` with ``data`` so a reader sees the old or the new content, never a mix."""
-    path = Path(path)
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise EnvironmentProblem(f"cannot write {path}: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    fsync_directory(path.parent)
+    with trust_errors():
+        trust.write_atomic(path, data, mode)
 
 
 def create_new_file(path: Path, data: bytes, mode: int) -> None:

@@ -8,10 +8,7 @@ better than raw bytes, and a stray byte is a decoding error rather than a silent
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +17,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from airgapctl.bundle import trust
 from airgapctl.bundle.fileio import create_new_file, read_regular_file
-from airgapctl.errors import BadInputError, BundleSignatureError
+from airgapctl.errors import BadInputError, trust_errors
 
-KEY_FILE_LIMIT = 64 * 1024
-SIGNATURE_FILE_LIMIT = 1024
-# 64 raw bytes encode to 86 base64 characters plus "==".
-SIGNATURE_TEXT = re.compile(rb"[A-Za-z0-9+/]{86}==\n?")
+KEY_FILE_LIMIT = trust.KEY_FILE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -38,8 +33,7 @@ class KeyPair:
 
 def key_fingerprint(public_key: Ed25519PublicKey) -> str:
     """The key id: SHA-256 (hex) of the raw 32-byte public key."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
+    return trust.key_id(raw_public_key(public_key))
 
 
 def generate_keypair(private_path: Path, public_path: Path) -> KeyPair:
@@ -79,15 +73,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    """The Ed25519 public key in PEM (SubjectPublicKeyInfo) ``path``."""
-    data = read_regular_file(Path(path), KEY_FILE_LIMIT, "public key")
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as error:
-        raise BadInputError(f"public key {path} is not a PEM public key: {error}") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise BadInputError(f"public key {path} is not an Ed25519 key")
-    return key
+    """The Ed25519 public key in PEM (SubjectPublicKeyInfo) ``path``, read as the trust core reads it."""
+    with trust_errors():
+        return Ed25519PublicKey.from_public_bytes(trust.read_public_key(Path(path)))
 
 
 def sign_detached(private_key: Ed25519PrivateKey, data: bytes) -> bytes:
@@ -97,24 +85,24 @@ def sign_detached(private_key: Ed25519PrivateKey, data: bytes) -> bytes:
 
 def read_signature_file(path: Path, what: str) -> bytes:
     """The raw 64-byte signature in ``path``; a missing or malformed file is a signature failure."""
-    if not os.path.lexists(path):
-        raise BundleSignatureError(f"{what} signature {path} is missing", hint="the bundle was never sealed")
-    text = read_regular_file(path, SIGNATURE_FILE_LIMIT, f"{what} signature")
-    if not SIGNATURE_TEXT.fullmatch(text):
-        raise BundleSignatureError(f"{what} signature {path} is not one line of base64 of a 64-byte signature")
+    with trust_errors():
+        return trust.read_signature_file(path, what)
+
+
+def signature_ok(raw_key: bytes, data: bytes, signature: bytes) -> bool:
+    """The trust core's signature check, with the cryptography package."""
     try:
-        return base64.b64decode(text.strip(), validate=True)
-    except binascii.Error:
-        raise BundleSignatureError(f"{what} signature {path} is not valid base64") from None
+        Ed25519PublicKey.from_public_bytes(raw_key).verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def raw_public_key(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def verify_detached(public_key: Ed25519PublicKey, data: bytes, signature: bytes, what: str) -> None:
     """Raise BundleSignatureError unless ``signature`` is ``public_key``'s signature of ``data``."""
-    try:
-        public_key.verify(signature, data)
-    except InvalidSignature:
-        raise BundleSignatureError(
-            f"{what} signature does not verify with key {key_fingerprint(public_key)[:16]}: "
-            "the file was altered or signed by another (unknown) key",
-            hint="check that --pubkey is this site's bundle key and that the media were not altered",
-        ) from None
+    with trust_errors():
+        trust.check_signature(signature_ok, raw_public_key(public_key), data, signature, what)

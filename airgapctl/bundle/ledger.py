@@ -1,44 +1,27 @@
 """The import ledger: one hash-chained JSON line per verification attempt, accepted or rejected.
 
-Each line (compact JSON, sorted keys, "\\n"-terminated) holds: entry (1-based position), time,
-bundle, version, sequence, manifest_sha256, key_id (null when the manifest was not trusted),
-source, result (accepted/rejected), reason, exit_code, and prev: the SHA-256 of the previous
-line's exact bytes including its newline (64 zeros for the first). The chain reveals an
-edited, removed or reordered line; the head file ``<ledger>.head`` ({"entries", "last_sha256"},
-replaced atomically after each append) reveals a removed or edited last line, which no chain
-can. Files are mode 0640; every append is flushed and fsynced under an exclusive lock.
+The format and the append are the trust core's (airgapctl/bundle/trust.py documents them):
+each line holds entry, time, bundle, version, sequence, manifest_sha256, key_id (null when
+the manifest was not trusted), source, result, reason, exit_code and prev, the SHA-256 of the
+previous line's exact bytes; the head file ``<ledger>.head`` reveals a removed last line.
+This module checks a whole ledger (``bundle ledger verify``).
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from airgapctl.bundle.fileio import fsync_directory, read_regular_file, write_atomic
-from airgapctl.errors import BadInputError, EnvironmentProblem, LedgerBrokenError
+from airgapctl.bundle import trust
+from airgapctl.bundle.fileio import read_regular_file
+from airgapctl.errors import BadInputError, LedgerBrokenError, trust_errors
 
 DEFAULT_LEDGER_PATH = Path("/var/lib/airgap/ledger.jsonl")
-GENESIS = "0" * 64
+GENESIS = trust.GENESIS
 LEDGER_LIMIT = 1 << 30
-FIELDS = {
-    "entry": int,
-    "time": str,
-    "bundle": (str, type(None)),
-    "version": (str, type(None)),
-    "sequence": (int, type(None)),
-    "manifest_sha256": (str, type(None)),
-    "key_id": (str, type(None)),
-    "source": str,
-    "result": str,
-    "reason": str,
-    "exit_code": int,
-    "prev": str,
-}
 
 
 @dataclass(frozen=True)
@@ -65,75 +48,27 @@ class LedgerReport:
 
 
 def head_path(ledger_path: Path) -> Path:
-    return Path(f"{ledger_path}.head")
+    return Path(trust.head_path(ledger_path))
 
 
-def _line_hash(line: bytes) -> str:
-    return hashlib.sha256(line).hexdigest()
-
-
-def _open_for_append(path: Path) -> int:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o640)
-    except OSError as error:
-        raise EnvironmentProblem(f"cannot open ledger {path}: {error.strerror}") from None
-    os.fchmod(fd, 0o640)
-    return fd
-
-
-def _read_all(fd: int) -> bytes:
-    os.lseek(fd, 0, os.SEEK_SET)
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
+_line_hash = trust.line_hash
 
 
 def _lines_of(content: bytes, path: Path) -> list[bytes]:
-    if content and not content.endswith(b"\n"):
-        count = content.count(b"\n") + 1
-        raise LedgerBrokenError(f"ledger {path}: line {count} is incomplete (no final newline)")
-    return content.splitlines(keepends=True)
+    with trust_errors():
+        return trust.ledger_lines(content, path)
 
 
 def check_appendable(path: Path) -> None:
     """Fail before a verification starts when its outcome could not be recorded."""
-    fd = _open_for_append(Path(path))
-    try:
-        _lines_of(_read_all(fd), Path(path))
-    finally:
-        os.close(fd)
+    with trust_errors():
+        trust.check_appendable(Path(path))
 
 
 def append_attempt(path: Path, attempt: Attempt, result: str, reason: str, exit_code: int, time: str) -> dict:
     """Append one entry chained to the last line; return the entry written."""
-    path = Path(path)
-    fd = _open_for_append(path)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        lines = _lines_of(_read_all(fd), path)
-        entry = {
-            **asdict(attempt),
-            "entry": len(lines) + 1,
-            "time": time,
-            "result": result,
-            "reason": reason,
-            "exit_code": int(exit_code),
-            "prev": _line_hash(lines[-1]) if lines else GENESIS,
-        }
-        # ASCII: a reason quoting an undecodable file name must still be one valid line.
-        line = (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
-        written = 0
-        while written < len(line):
-            written += os.write(fd, line[written:])
-        os.fsync(fd)
-        head = {"entries": len(lines) + 1, "last_sha256": _line_hash(line)}
-        write_atomic(head_path(path), (json.dumps(head, sort_keys=True) + "\n").encode(), mode=0o640)
-    finally:
-        os.close(fd)
-    fsync_directory(path.parent)
-    return entry
+    with trust_errors():
+        return trust.append_attempt(Path(path), asdict(attempt), result, reason, exit_code, time)
 
 
 def _parse_line(number: int, line: bytes, path: Path) -> dict[str, Any]:
@@ -143,7 +78,7 @@ def _parse_line(number: int, line: bytes, path: Path) -> dict[str, Any]:
         raise LedgerBrokenError(f"ledger {path}: line {number} is not JSON (edited)") from None
     if not isinstance(entry, dict):
         raise LedgerBrokenError(f"ledger {path}: line {number} is not a JSON object (edited)")
-    for name, kind in FIELDS.items():
+    for name, kind in trust.LEDGER_FIELDS.items():
         if name not in entry or not isinstance(entry[name], kind) or isinstance(entry[name], bool):
             raise LedgerBrokenError(f"ledger {path}: line {number} lacks a valid {name!r} field (edited)")
     return entry

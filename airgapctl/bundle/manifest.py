@@ -1,6 +1,7 @@
 """The bundle manifest (contract 1): its model, canonical bytes, strict parsing, file kinds, sealing.
 
-The reference for the format is airgapctl/schemas/manifest.schema.json. manifest.json is
+The reference for the format is airgapctl/schemas/manifest.schema.json; its rules are checked by
+the trust core (airgapctl/bundle/trust.py), which the appliance shares. manifest.json is
 written canonically (sorted keys, two-space indent, UTF-8, final newline, files sorted by
 path as Unicode code points) so sealing the same content twice gives the same bytes.
 """
@@ -11,38 +12,25 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import pairwise
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from airgapctl.bundle import trust
 from airgapctl.bundle.fileio import bundle_root, write_atomic
 from airgapctl.bundle.hashing import hash_files, list_tree
 from airgapctl.bundle.keys import key_fingerprint, load_private_key, sign_detached
-from airgapctl.errors import BadInputError, BundleManifestInvalidError
+from airgapctl.errors import BadInputError, BundleManifestInvalidError, trust_errors
 from airgapctl.progress import NO_PROGRESS, Reporter
-from airgapctl.schemas import check_document
 
-MANIFEST_NAME = "manifest.json"
-SIGNATURE_NAME = "manifest.json.sig"
-RESERVED_NAMES = (MANIFEST_NAME, SIGNATURE_NAME)
-SCHEMA_ID = "airgapctl/bundle-manifest"
+MANIFEST_NAME = trust.MANIFEST_NAME
+SIGNATURE_NAME = trust.SIGNATURE_NAME
+RESERVED_NAMES = trust.RESERVED_NAMES
+SCHEMA_ID = trust.MANIFEST_SCHEMA
 SCHEMA_VERSION = 1
-# A manifest of 100,000 files is about 20 MB; anything far larger is not ours.
-MANIFEST_LIMIT = 64 << 20
-KINDS = ("apt", "wheel", "collection", "spec", "file", "sbom", "toolkit", "role", "playbook", "meta")
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def format_utc(moment: datetime) -> str:
-    """``2025-01-31T12:00:00Z``: UTC, second precision (an aware datetime is converted)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
-
-
-def parse_utc(text: str) -> datetime:
-    """The aware datetime of a manifest time string (already checked by the schema)."""
-    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+MANIFEST_LIMIT = trust.MANIFEST_LIMIT
+KINDS = trust.KINDS
+format_utc = trust.format_utc
+parse_utc = trust.parse_utc
 
 
 def parse_time_option(text: str) -> datetime:
@@ -111,54 +99,24 @@ class Manifest:
             raise BadInputError(f"the manifest cannot be written as JSON: {error}") from None
 
 
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
-    if duplicates:
-        raise ValueError(f"duplicate key {duplicates[0]!r}")
-    return dict(pairs)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def load_json_strict(data: bytes, label: str, error_class: type = BundleManifestInvalidError) -> Any:
     """Parse JSON refusing duplicate keys and NaN/Infinity, so one text cannot mean two things."""
     try:
-        return json.loads(data, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-        raise error_class(f"{label} is not valid JSON: {error}") from None
+        return trust.load_json_strict(data, label)
+    except trust.TrustError as error:
+        raise error_class(error.message, hint=error.hint) from None
 
 
 def is_safe_relative_path(path: str) -> bool:
     """A relative POSIX path that stays inside its root: no '/', '.', '..' or empty segments."""
-    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
-        return False
-    return all(part not in ("", ".", "..") for part in path.split("/")) and str(PurePosixPath(path)) == path
-
-
-def _check_semantics(manifest: Manifest, label: str) -> None:
-    """What the schema cannot say: unique sorted paths, no reserved names, the SBOM is listed."""
-    paths = [entry.path for entry in manifest.files]
-    for previous, current in pairwise(paths):
-        if current <= previous:
-            problem = "listed twice" if current == previous else "out of order"
-            raise BundleManifestInvalidError(f"{label}: /files: {current!r} is {problem}")
-    for path in paths:
-        if path in RESERVED_NAMES or not is_safe_relative_path(path):
-            raise BundleManifestInvalidError(f"{label}: /files: path {path!r} is not allowed in a bundle")
-    if manifest.sbom is not None and manifest.sbom not in set(paths):
-        raise BundleManifestInvalidError(f"{label}: /sbom: {manifest.sbom!r} is not one of the listed files")
+    return trust.is_safe_relative_path(path)
 
 
 def manifest_from_document(document: Any, label: str) -> Manifest:
-    """A Manifest from a parsed document, checked against the schema and the rules around it."""
-    try:
-        check_document(document, "manifest", label)
-    except BadInputError as error:
-        raise BundleManifestInvalidError(error.message, hint=error.hint) from None
-    manifest = Manifest(
+    """A Manifest from a parsed document, checked by the trust core against the format and its rules."""
+    with trust_errors():
+        trust.check_manifest(document, label)
+    return Manifest(
         name=document["name"],
         version=document["version"],
         sequence=document["sequence"],
@@ -169,8 +127,6 @@ def manifest_from_document(document: Any, label: str) -> Manifest:
         sbom=document["sbom"],
         attestation=document["attestation"],
     )
-    _check_semantics(manifest, label)
-    return manifest
 
 
 def parse_manifest(data: bytes, label: str) -> Manifest:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airgapctl.bundle import hashing, verify_bundle
+from airgapctl.bundle import hashing, trust, verify_bundle
 from airgapctl.bundle_build import apt_fetch, wheels
 from airgapctl.bundle_build.watch import present_bytes, run_watched
 from airgapctl.errors import BadInputError, BundleFileAlteredError
@@ -56,8 +56,8 @@ def keys(tmp_path):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_hash_files_reports_every_byte_once_per_large_chunk_and_every_file(tmp_path, monkeypatch, workers):
-    monkeypatch.setattr(hashing, "REPORT_BYTES", 3 << 20)
-    monkeypatch.setattr(hashing, "PARALLEL_THRESHOLD_BYTES", 0)  # threads even for this little data
+    monkeypatch.setattr(trust, "REPORT_BYTES", 3 << 20)
+    monkeypatch.setattr(trust, "PARALLEL_THRESHOLD_BYTES", 0)  # threads even for this little data
     sizes = {"big.bin": 10 << 20, "a.txt": 5, "empty": 0, "d/b.bin": 1 << 20}
     write_tree(tmp_path, {rel: b"x" * size for rel, size in sizes.items()})
     calls: list[tuple[int, int]] = []

@@ -13,9 +13,8 @@ import pytest
 from airgapctl.bundle import verify_bundle, verify_ledger
 from airgapctl.bundle.keys import load_private_key, sign_detached
 from airgapctl.errors import AirgapError, EnvironmentProblem, ExitCode
+from tests.rejection_cases import CASES, ORDERS, _flip_byte
 from tests.unit.test_bundle_support import make_bundle, make_keys
-
-ORDERS = "specs/orders.yaml"
 
 
 @pytest.fixture
@@ -60,98 +59,12 @@ def test_roundtrip_accepts_records_state_and_ledger(tmp_path, keys, site):
     assert verify_ledger(ledger).accepted == 2
 
 
-def _remove(root, _):
-    (root / ORDERS).unlink()
-
-
-def _add_extra(root, _):
-    (root / "roles" / "extra").mkdir()
-    (root / "roles" / "extra" / "x.yml").write_text("x")
-
-
-def _add_empty_dir(root, _):
-    (root / "newdir").mkdir()
-
-
-def _grow(root, _):
-    with open(root / ORDERS, "ab") as handle:
-        handle.write(b"#")
-
-
-def _flip_byte(root, _):
-    data = bytearray((root / ORDERS).read_bytes())
-    data[0] ^= 1
-    (root / ORDERS).write_bytes(bytes(data))
-
-
-def _symlink_file(root, _):
-    (root / ORDERS).unlink()
-    (root / ORDERS).symlink_to("/etc/hostname")
-
-
-def _symlink_dir(root, _):
-    (root / "specs" / "etc").symlink_to("/etc")
-
-
-def _fifo(root, _):
-    os.mkfifo(root / "debs" / "pipe")
-
-
-def _symlink_manifest(root, _):
-    (root / "manifest.json").rename(root.parent / "elsewhere.json")
-    (root / "manifest.json").symlink_to(root.parent / "elsewhere.json")
-
-
-def _fifo_manifest(root, _):
-    (root / "manifest.json").unlink()
-    os.mkfifo(root / "manifest.json")  # opening it must not hang the verifier
-
-
-def _tamper_manifest(root, _):
-    text = (root / "manifest.json").read_text()
-    (root / "manifest.json").write_text(text.replace('"size": 15', '"size": 16'))
-    _grow(root, _)  # the manifest now matches the altered file, but its signature does not
-
-
-def _drop_signature(root, _):
-    (root / "manifest.json.sig").unlink()
-    _add_extra(root, _)  # nothing unsigned is trusted: the signature is reported, not the extra file
-
-
-def _signed_invalid(root, private):
-    document = json.loads((root / "manifest.json").read_text())
-    document["unexpected"] = True
-    _resign(root, private, document)
-
-
-def _signed_wrong_key_id(root, private):
-    document = json.loads((root / "manifest.json").read_text())
-    document["key_id"] = "0" * 64
-    _resign(root, private, document)
-
-
-REJECTIONS = [
-    (_remove, ExitCode.BUNDLE_FILE_MISSING, f"file missing: {ORDERS}"),
-    (_add_extra, ExitCode.BUNDLE_FILE_EXTRA, "file not in the manifest: roles/extra/x.yml"),
-    (_add_empty_dir, ExitCode.BUNDLE_FILE_EXTRA, "file not in the manifest: newdir/"),
-    (_grow, ExitCode.BUNDLE_FILE_ALTERED, f"file altered: {ORDERS}: 16 bytes, the manifest says 15"),
-    (_symlink_file, ExitCode.BUNDLE_UNSAFE_ENTRY, f"{ORDERS} is a symlink"),
-    (_symlink_dir, ExitCode.BUNDLE_UNSAFE_ENTRY, "specs/etc is a symlink"),
-    (_fifo, ExitCode.BUNDLE_UNSAFE_ENTRY, "debs/pipe is a fifo"),
-    (_symlink_manifest, ExitCode.BUNDLE_UNSAFE_ENTRY, "manifest.json is a symlink"),
-    (_fifo_manifest, ExitCode.BUNDLE_UNSAFE_ENTRY, "manifest.json is not a regular file"),
-    (_tamper_manifest, ExitCode.BUNDLE_SIGNATURE, "signature does not verify"),
-    (_drop_signature, ExitCode.BUNDLE_SIGNATURE, "manifest.json.sig is missing"),
-    (_signed_invalid, ExitCode.BUNDLE_MANIFEST_INVALID, "Additional properties are not allowed"),
-    (_signed_wrong_key_id, ExitCode.BUNDLE_SIGNATURE, "names key 000000000000"),
-]
-
-
-@pytest.mark.parametrize(("mutate", "code", "message"), REJECTIONS, ids=[r[0].__name__ for r in REJECTIONS])
-def test_each_rejection_has_its_code_and_message_and_changes_no_state(tmp_path, keys, site, mutate, code, message):
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_each_rejection_has_its_code_and_message_and_changes_no_state(tmp_path, keys, site, case):
     state, ledger = site
+    code, message = case.code, case.message
     root = make_bundle(tmp_path / "b2", keys[0], sequence=2)  # would be accepted if untouched
-    mutate(root, keys[0])
+    case.mutate(root, keys[0])
     state_before, accepted_before = (state / "accepted.json").read_bytes(), _ledger_lines(ledger)
     with pytest.raises(AirgapError) as error:
         verify_bundle(root, keys[1], state_dir=state, ledger_path=ledger)

@@ -54,10 +54,14 @@ def test_rejects_non_canonical_scalar_and_bad_lengths():
     assert not ed.verify(public[:31], b"m", signature)
 
 
-def test_reads_pem_public_keys():
+def test_the_trust_core_reads_pem_public_keys_as_cryptography_writes_them():
+    from airgapctl.bundle import trust
+
     key = Ed25519PrivateKey.generate().public_key()
-    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    assert ed.public_key_from_pem(pem) == raw
-    with pytest.raises(ValueError):
-        ed.public_key_from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+    assert trust.public_key_from_pem(pem) == raw
+    for bad in (b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", b"\xff", b""):
+        with pytest.raises(trust.TrustError) as error:
+            trust.public_key_from_pem(bad)
+        assert error.value.code == trust.BAD_INPUT

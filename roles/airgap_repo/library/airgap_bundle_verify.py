@@ -1,10 +1,11 @@
 #!/usr/bin/python
 """Verify an offline bundle on the appliance with the pinned key, before anything in it is used.
 
-It reads and writes the same formats as ``airgapctl bundle verify`` (manifest.json with a
-base64 Ed25519 signature, accepted.json, the hash-chained ledger with its head file) so
-``airgapctl bundle ledger verify`` can check the appliance's ledger. It needs only the
-Python standard library: the appliance's minimal base has no cryptography package.
+The rules, their order, the messages and what the ledger records are airgapctl's trust core,
+shipped with this role as ``module_utils/airgap_trust.py`` (a byte-identical copy of
+``airgapctl/bundle/trust.py``): the appliance has no airgapctl yet when it checks its first
+bundle, and no cryptography package, so signatures are checked by the plain-Python Ed25519
+verifier in ``module_utils/airgap_ed25519.py``.
 """
 
 from __future__ import annotations
@@ -13,201 +14,162 @@ DOCUMENTATION = r"""
 module: airgap_bundle_verify
 short_description: Verify an airgapctl bundle with the pinned public key and record the attempt
 description:
-  - Checks the signature first, then every file (missing, extra, altered, links), expiry and,
-    when O(record) is true, the sequence against the last accepted one; appends the attempt to
-    the ledger and records the bundle as accepted only when every check passed.
+  - Checks the manifest's signature with the pinned Ed25519 key before anything the manifest says is used,
+    then its format, every file (missing, extra, altered, links and special files), the expiry and,
+    when O(record=true), the sequence against the last accepted one.
+  - Appends every attempt, accepted or refused, to the hash-chained import ledger, and records the bundle
+    as accepted in O(state_dir)/accepted.json only when every check passed.
+  - Uses exactly the rules, messages and exit codes of C(airgapctl bundle verify), so the ledger it writes
+    can be checked with C(airgapctl bundle ledger verify).
+  - Needs only the Python standard library on the managed host.
+version_added: "1.0.0"
 options:
-  path: {description: Bundle directory on the appliance., type: path, required: true}
-  pubkey: {description: Pinned Ed25519 public key (PEM) on the appliance., type: path, required: true}
-  state_dir: {description: Directory of accepted.json., type: path, default: /var/lib/airgap}
-  ledger: {description: Import ledger., type: path, default: /var/lib/airgap/ledger.jsonl}
-  allow_downgrade: {description: Accept a sequence not above the last accepted one., type: bool, default: false}
+  path:
+    description: Bundle directory on the managed host (holding manifest.json and manifest.json.sig).
+    type: path
+    required: true
+  pubkey:
+    description: The site's pinned Ed25519 public key (PEM, SubjectPublicKeyInfo) on the managed host.
+    type: path
+    required: true
+  state_dir:
+    description: Directory of accepted.json, the last accepted sequence per bundle name.
+    type: path
+    default: /var/lib/airgap
+  ledger:
+    description: The import ledger (JSON lines, hash-chained); its head file is O(ledger).head.
+    type: path
+    default: /var/lib/airgap/ledger.jsonl
+  allow_downgrade:
+    description: Accept a sequence not above the last accepted one (a deliberate replay or rollback).
+    type: bool
+    default: false
   record:
-    description: An import attempt (sequence, ledger, state); false re-checks an installed bundle.
+    description:
+      - True for an import attempt (sequence checked and recorded, attempt appended to the ledger).
+      - False re-checks an installed bundle's signature and files and records nothing.
     type: bool
     default: true
+notes:
+  - In check mode every check runs, the sequence included, and nothing is recorded.
+attributes:
+  check_mode:
+    support: full
 author: airgapctl developers
 """
 
-import base64
+EXAMPLES = r"""
+- name: Verify the bundle with the pinned key and record the attempt
+  airgap_bundle_verify:
+    path: /srv/airgap/incoming/lab-gateway
+    pubkey: /etc/airgap/bundle.pub
+  register: verified
+
+- name: Re-check an installed bundle's files without recording anything
+  airgap_bundle_verify:
+    path: /srv/airgap/bundles/lab-gateway/3
+    pubkey: /etc/airgap/bundle.pub
+    record: false
+
+- name: Accept an older sequence on purpose (recorded as a deliberate rollback)
+  airgap_bundle_verify:
+    path: /srv/airgap/incoming/lab-gateway
+    pubkey: /etc/airgap/bundle.pub
+    allow_downgrade: true
+"""
+
+RETURN = r"""
+name:
+  description: The bundle's name, from the verified manifest.
+  returned: success
+  type: str
+  sample: lab-gateway
+version:
+  description: The bundle's version label.
+  returned: success
+  type: str
+  sample: 0.1.0
+sequence:
+  description: The bundle's sequence number.
+  returned: success
+  type: int
+  sample: 3
+manifest_sha256:
+  description: SHA-256 of the verified manifest's bytes.
+  returned: success
+  type: str
+key_id:
+  description: SHA-256 of the raw public key that signed the manifest.
+  returned: success
+  type: str
+files:
+  description: How many files the manifest lists (all present and unaltered).
+  returned: success
+  type: int
+previous_sequence:
+  description: The last accepted sequence before this one (null for the first of its name, or with O(record=false)).
+  returned: success
+  type: int
+downgrade:
+  description: True when the bundle was accepted as a deliberate replay or rollback.
+  returned: success
+  type: bool
+warnings_list:
+  description: Notes about the acceptance (a deliberate downgrade, or an unchecked sequence).
+  returned: success
+  type: list
+  elements: str
+rejected:
+  description: The rejection class (signature, missing, extra, altered, rollback, expired, unsafe, invalid, ...).
+  returned: failure
+  type: str
+  sample: altered
+exit_code:
+  description: The exit code C(airgapctl bundle verify) gives for the same rejection.
+  returned: failure
+  type: int
+  sample: 13
+"""
+
 import datetime as dt
-import fcntl
-import hashlib
-import json
-import os
-import stat
 
-from ansible.module_utils.airgap_ed25519 import public_key_from_pem, verify
+from ansible.module_utils.airgap_ed25519 import verify as ed25519_verify
+from ansible.module_utils.airgap_trust import CLASS_NAMES, FAILED, TrustError, verify
 from ansible.module_utils.basic import AnsibleModule
-
-# The exit codes of airgapctl's ExitCode, so a rejection reads the same on both sides.
-CODES = {"signature": 10, "missing": 11, "extra": 12, "altered": 13, "rollback": 14, "expired": 15, "unsafe": 17,
-         "invalid": 19}  # fmt: skip
-SIGNED = ("manifest.json", "manifest.json.sig")
-
-
-class Rejected(Exception):
-    def __init__(self, kind, message):
-        super().__init__(message)
-        self.kind, self.message = kind, message
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def signed_manifest(root, pubkey_pem):
-    """The manifest, trusted only after its exact bytes verified against the pinned key."""
-    try:
-        with open(os.path.join(root, "manifest.json"), "rb") as handle:
-            data = handle.read()
-        with open(os.path.join(root, "manifest.json.sig"), "rb") as handle:
-            signature = base64.b64decode(handle.read().strip(), validate=True)
-    except (OSError, ValueError) as error:
-        raise Rejected("signature", f"manifest or signature missing or unreadable: {error}") from None
-    try:
-        key = public_key_from_pem(pubkey_pem)
-    except ValueError as error:
-        raise Rejected("signature", f"the pinned key is unusable: {error}") from None
-    if not verify(key, data, signature):
-        raise Rejected("signature", "the manifest signature does not verify with the pinned key")
-    try:
-        manifest = json.loads(data)
-    except ValueError:
-        raise Rejected("invalid", "the signed manifest is not JSON") from None
-    if not isinstance(manifest, dict):
-        raise Rejected("invalid", "the signed manifest is not a JSON object")
-    for field, kind in (("name", str), ("version", str), ("sequence", int), ("files", list), ("key_id", str)):
-        if not isinstance(manifest.get(field), kind):
-            raise Rejected("invalid", f"signed manifest lacks a valid {field!r}")
-    if manifest["key_id"] != hashlib.sha256(key).hexdigest():
-        raise Rejected("signature", f"the manifest names key {manifest['key_id'][:16]}, not the pinned key")
-    return manifest, hashlib.sha256(data).hexdigest()
-
-
-def _present_files(root):
-    present = set()
-    for directory, dirs, files in os.walk(root):
-        for name in dirs + files:
-            full = os.path.join(directory, name)
-            mode = os.lstat(full).st_mode
-            relative = os.path.relpath(full, root)
-            if stat.S_ISLNK(mode) or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-                raise Rejected("unsafe", f"{relative} is a link or special file")
-            if stat.S_ISREG(mode):
-                present.add(relative.replace(os.sep, "/"))
-    return present
-
-
-def check_files(root, manifest):
-    present = _present_files(root) - set(SIGNED)
-    listed = {entry["path"]: entry for entry in manifest["files"]}
-    for path in sorted(listed):
-        if path not in present:
-            raise Rejected("missing", f"{path} is listed in the manifest but missing")
-    extra = sorted(present - set(listed))
-    if extra:
-        raise Rejected("extra", f"{extra[0]} is not listed in the manifest")
-    for path, entry in sorted(listed.items()):
-        full = os.path.join(root, path)
-        size = os.path.getsize(full)
-        found = _sha256(full) if size == entry["size"] else f"size {size}"
-        if found != entry["sha256"]:
-            raise Rejected("altered", f"{path} is altered: expected {entry['sha256'][:16]}, found {found[:16]}")
-
-
-def check_expiry(manifest, now):
-    expires = manifest.get("expires")
-    if expires and dt.datetime.fromisoformat(expires.replace("Z", "+00:00")) <= now:
-        raise Rejected("expired", f"bundle {manifest['name']} expired at {expires}")
-
-
-def _atomic_write(path, data):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def accept(state_dir, manifest, digest, allow_downgrade, now):
-    """Compare with and update accepted.json, the check and the update under one lock."""
-    os.makedirs(state_dir, mode=0o750, exist_ok=True)
-    path = os.path.join(state_dir, "accepted.json")
-    with open(os.path.join(state_dir, "accepted.lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        document = {"bundles": {}}
-        if os.path.exists(path):
-            with open(path) as handle:
-                document = json.load(handle)
-        previous = document["bundles"].get(manifest["name"])
-        last = previous["sequence"] if previous else None
-        if last is not None and manifest["sequence"] <= last and not allow_downgrade:
-            what = "replay" if manifest["sequence"] == last else "rollback"
-            raise Rejected("rollback", f"{what}: bundle {manifest['name']} sequence {manifest['sequence']} is not "
-                           f"newer than the last accepted sequence {last}")  # fmt: skip
-        highest = max(manifest["sequence"], previous["highest_sequence"] if previous else 0)
-        document["bundles"][manifest["name"]] = {
-            "sequence": manifest["sequence"], "highest_sequence": highest, "version": manifest["version"],
-            "manifest_sha256": digest, "key_id": manifest["key_id"], "accepted": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }  # fmt: skip
-        document.update({"schema": "airgapctl/bundle-accepted", "schema_version": 1})
-        _atomic_write(path, (json.dumps(document, sort_keys=True, indent=2) + "\n").encode())
-    return last
-
-
-def append_ledger(path, source, manifest, digest, result, reason, code, now):
-    """One chained line per attempt, and the head file that catches a cut last line."""
-    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        with open(path, "rb") as handle:
-            lines = handle.read().splitlines(keepends=True)
-        entry = {
-            "entry": len(lines) + 1, "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "source": source,
-            "bundle": manifest and manifest["name"], "version": manifest and manifest["version"],
-            "sequence": manifest and manifest["sequence"], "manifest_sha256": digest,
-            "key_id": manifest and manifest["key_id"], "result": result, "reason": reason, "exit_code": code,
-            "prev": hashlib.sha256(lines[-1]).hexdigest() if lines else "0" * 64,
-        }  # fmt: skip
-        line = (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
-        os.write(fd, line)
-        os.fsync(fd)
-        head = {"entries": len(lines) + 1, "last_sha256": hashlib.sha256(line).hexdigest()}
-        _atomic_write(f"{path}.head", (json.dumps(head, sort_keys=True) + "\n").encode())
-    finally:
-        os.close(fd)
 
 
 def run(module, now):
     params = module.params
-    manifest, digest = None, None
+    recording = params["record"] and not module.check_mode
     try:
-        with open(params["pubkey"]) as handle:
-            manifest, digest = signed_manifest(params["path"], handle.read())
-        check_files(params["path"], manifest)
-        check_expiry(manifest, now)
-        last = None
-        if params["record"] and not module.check_mode:
-            last = accept(params["state_dir"], manifest, digest, params["allow_downgrade"], now)
-    except Rejected as rejection:
-        if params["record"] and not module.check_mode:
-            append_ledger(params["ledger"], params["path"], manifest, digest, "rejected", rejection.message,
-                          CODES[rejection.kind], now)  # fmt: skip
-        module.fail_json(msg="bundle rejected: " + rejection.message, rejected=rejection.kind,
-                         exit_code=CODES[rejection.kind])  # fmt: skip
-    if params["record"] and not module.check_mode:
-        append_ledger(params["ledger"], params["path"], manifest, digest, "accepted", "all checks passed", 0, now)
-    module.exit_json(changed=bool(params["record"]), name=manifest["name"], version=manifest["version"],
-                     sequence=manifest["sequence"], manifest_sha256=digest, key_id=manifest["key_id"],
-                     previous_sequence=last if params["record"] else None)  # fmt: skip
+        verdict = verify(
+            params["path"],
+            params["pubkey"],
+            ed25519_verify,
+            now,
+            state_dir=params["state_dir"] if params["record"] else None,
+            ledger=params["ledger"] if params["record"] else None,
+            allow_downgrade=params["allow_downgrade"],
+            commit=recording,
+        )
+    except TrustError as error:
+        module.fail_json(msg="bundle rejected: " + error.message, rejected=CLASS_NAMES.get(error.code, "failed"),
+                         exit_code=error.code, hint=error.hint)  # fmt: skip
+    except Exception as error:  # recorded as an internal error by the trust core; still a refusal
+        module.fail_json(msg=f"bundle rejected: internal error: {error!r}", rejected="failed", exit_code=FAILED)
+    manifest = verdict.manifest
+    module.exit_json(
+        changed=recording,
+        name=manifest["name"],
+        version=manifest["version"],
+        sequence=manifest["sequence"],
+        manifest_sha256=verdict.manifest_sha256,
+        key_id=manifest["key_id"],
+        files=len(manifest["files"]),
+        previous_sequence=verdict.previous_sequence,
+        downgrade=verdict.downgrade,
+        warnings_list=list(verdict.warnings),
+    )
 
 
 def main():

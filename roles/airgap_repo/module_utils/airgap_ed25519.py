@@ -7,14 +7,12 @@ Only verification is done here (public inputs, so timing side channels do not ma
 
 from __future__ import annotations
 
-import base64
 import hashlib
 
 P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493
 D = (-121665 * pow(121666, P - 2, P)) % P
 SQRT_M1 = pow(2, (P - 1) // 4, P)
-SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")  # DER SubjectPublicKeyInfo of an Ed25519 key
 
 
 def _recover_x(y, sign):
@@ -79,14 +77,3 @@ def verify(public_key, message, signature):
         return False
     h = int.from_bytes(hashlib.sha512(signature[:32] + public_key + message).digest(), "little") % L
     return _equal(_multiply(s, BASE), _add(point_r, _multiply(h, point_a)))
-
-
-def public_key_from_pem(text):
-    """The raw 32-byte key of a PEM 'PUBLIC KEY' (SubjectPublicKeyInfo) holding an Ed25519 key."""
-    lines = [line.strip() for line in text.strip().splitlines()]
-    if not lines or lines[0] != "-----BEGIN PUBLIC KEY-----" or lines[-1] != "-----END PUBLIC KEY-----":
-        raise ValueError("not a PEM public key")
-    der = base64.b64decode("".join(lines[1:-1]))
-    if len(der) != 44 or not der.startswith(SPKI_PREFIX):
-        raise ValueError("not an Ed25519 public key")
-    return der[len(SPKI_PREFIX) :]

@@ -1,0 +1,143 @@
+"""The trust core exists once: stdlib-only, its appliance copy current, its manifest rules the schema's."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from airgapctl.bundle import trust
+from airgapctl.errors import ExitCode
+from airgapctl.schemas import validator
+from tests.unit.test_bundle_support import make_bundle, make_keys
+
+REPO = Path(__file__).parents[2]
+SOURCE = REPO / "airgapctl" / "bundle" / "trust.py"
+COPY = REPO / "roles" / "airgap_repo" / "module_utils" / "airgap_trust.py"
+
+
+def stale_copy(source: Path, copy: Path) -> str | None:
+    """Why ``copy`` is not a current copy of ``source``, or None."""
+    if copy.is_symlink() or not copy.is_file():
+        return f"{copy} must be a regular file (the toolkit drops links): run make module-utils"
+    if copy.read_bytes() != source.read_bytes():
+        return f"{copy} is stale: run make module-utils"
+    return None
+
+
+def test_the_appliance_copy_is_byte_identical():
+    assert stale_copy(SOURCE, COPY) is None
+
+
+def test_the_copy_check_fails_on_a_stale_copy_or_a_link(tmp_path):
+    stale = tmp_path / "airgap_trust.py"
+    stale.write_bytes(SOURCE.read_bytes().replace(b"ROLLBACK = 14", b"ROLLBACK = 41"))
+    assert "is stale" in stale_copy(SOURCE, stale)
+    link = tmp_path / "link.py"
+    link.symlink_to(SOURCE)
+    assert "regular file" in stale_copy(SOURCE, link)
+
+
+def test_the_core_imports_only_the_standard_library():
+    tree = ast.parse(SOURCE.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported
+
+
+def test_exit_codes_are_the_cores():
+    for name, value in ExitCode.__members__.items():
+        core = name.removeprefix("BUNDLE_")
+        if hasattr(trust, core) and isinstance(getattr(trust, core), int):
+            assert value == getattr(trust, core), name
+
+
+@pytest.fixture(scope="module")
+def good_document(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("bundle")
+    private, _ = make_keys(root / "keys")
+    make_bundle(root / "b", private, expires="2030-01-01T00:00:00Z")
+    return json.loads((root / "b" / "manifest.json").read_text())
+
+
+def _variants(good: dict) -> list[tuple[str, dict]]:
+    """Documents the schema decides on alone (no rule beyond it): each must get the same verdict."""
+    out = [("good", good)]
+    for key, value in [
+        ("schema", "other"),
+        ("schema_version", 2),
+        ("schema_version", True),
+        ("name", ""),
+        ("name", "-lead"),
+        ("name", "a" * 129),
+        ("version", "1 0"),
+        ("sequence", 0),
+        ("sequence", 1 << 63),
+        ("sequence", True),
+        ("created", "2025-01-01 00:00:00"),
+        ("expires", None),
+        ("expires", "2025-01-01T00:00:00+00:00"),
+        ("key_id", "A" * 64),
+        ("files", "x"),
+        ("attestation", []),
+        ("attestation", {"any": "thing"}),
+        ("sbom", None),
+        ("extra", 1),
+    ]:
+        out.append((f"{key}={value!r}", {**good, key: value}))
+    for key in ("name", "files", "sbom", "attestation", "expires"):
+        out.append((f"without {key}", {k: v for k, v in good.items() if k != key}))
+    for key, value in [("size", -1), ("size", 1.5), ("sha256", "x"), ("kind", "other"), ("path", "a//b"),
+                       ("path", "a/./b"), ("path", "a\\b"), ("path", "a/"), ("path", "")]:  # fmt: skip
+        document = copy.deepcopy(good)
+        document["files"][0][key] = value
+        out.append((f"files[0].{key}={value!r}", document))
+    return out
+
+
+def test_the_cores_manifest_check_agrees_with_the_schema(good_document):
+    schema = validator("manifest")
+    for label, document in _variants(good_document):
+        by_schema = schema.is_valid(document)
+        try:
+            trust.check_manifest(document, "manifest.json")
+            by_core = True
+        except trust.TrustError as error:
+            assert error.code == trust.MANIFEST_INVALID and "\n" not in error.message
+            by_core = False
+        assert by_core == by_schema, f"{label}: schema says {by_schema}, the trust core says {by_core}"
+
+
+def test_the_core_is_stricter_than_json_schema_only_where_json_schema_is_loose(good_document):
+    # JSON Schema counts 2.0 as an integer; a sequence or size written as a float is not ours.
+    for document in (
+        {**good_document, "sequence": 2.0},
+        {**good_document, "files": [{**good_document["files"][0], "size": 2500.0}, *good_document["files"][1:]]},
+    ):
+        assert validator("manifest").is_valid(document)
+        with pytest.raises(trust.TrustError):
+            trust.check_manifest(document, "manifest.json")
+
+
+def test_malformed_times_are_refused_not_crashed_on(good_document):
+    for value in ("2026-13-45T00:00:00Z", "2026-02-30T00:00:00Z", 20260101):
+        with pytest.raises(trust.TrustError) as error:
+            trust.check_manifest({**good_document, "expires": value}, "manifest.json")
+        assert error.value.code == trust.MANIFEST_INVALID and "/expires" in error.value.message
+
+
+def test_a_cut_ledger_line_refuses_the_next_append(tmp_path):
+    ledger = tmp_path / "ledger.jsonl"
+    trust.append_attempt(ledger, trust.new_attempt("x"), "rejected", "r", 10, "2026-01-01T00:00:00Z")
+    ledger.write_bytes(ledger.read_bytes()[:-5])
+    with pytest.raises(trust.TrustError) as error:
+        trust.append_attempt(ledger, trust.new_attempt("x"), "rejected", "r", 10, "2026-01-01T00:00:00Z")
+    assert error.value.code == trust.LEDGER_BROKEN and "line 1 is incomplete" in error.value.message
