@@ -24,6 +24,7 @@ from airgapctl.bundle_build.build import (
     timed,
 )
 from airgapctl.bundle_build.bundle_file import BundleFile, load_bundle_file
+from airgapctl.bundle_build.inputs import BuildInputs, ResolvedInputs, lab_baseline, resolve_inputs
 from airgapctl.bundle_build.sbom import cyclonedx
 from airgapctl.errors import BadInputError
 from airgapctl.progress import NO_PROGRESS, Reporter
@@ -41,6 +42,7 @@ class BuildResult:
     bytes: int
     seconds: float
     sections: list[Section] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)  # where the toolkit, wheel, baseline, collections came from
 
 
 def default_cache_dir() -> Path:
@@ -49,7 +51,7 @@ def default_cache_dir() -> Path:
 
 
 def default_project_dir() -> Path:
-    """The checkout airgapctl runs from: its roles and playbooks travel in the toolkit section."""
+    """The checkout airgapctl runs from: the commit and the roles a test record names."""
     return Path(airgapctl.__file__).resolve().parent.parent
 
 
@@ -64,7 +66,7 @@ def build_bundle(
     out_dir: Path,
     private_key: Path,
     cache_dir: Path | None = None,
-    project_dir: Path | None = None,
+    inputs: BuildInputs | None = None,
     attestation: dict[str, Any] | None = None,
     progress: Reporter = NO_PROGRESS,
     sequence: int | None = None,
@@ -76,14 +78,16 @@ def build_bundle(
         raise BadInputError(f"{out_dir} exists and is not empty", hint="choose a new --out directory or remove it")
     if not private_key.is_file():
         raise BadInputError(f"--key: {private_key} does not exist", hint="airgapctl bundle keygen makes a key pair")
+    resolved = resolve_inputs(spec, inputs or BuildInputs())
+    for name, source in resolved.describe(spec).items():
+        progress.note(f"bundle: {name} from {source}")
     # Absolute: apt resolves relative option paths against /etc/apt, not the working directory.
-    cache = (cache_dir or default_cache_dir()).resolve()
-    project, started = project_dir or default_project_dir(), time.monotonic()
+    cache, started = (cache_dir or default_cache_dir()).resolve(), time.monotonic()
     staged = StagedBundle(out_dir.with_name(out_dir.name + ".partial"))
     shutil.rmtree(staged.directory, ignore_errors=True)
     staged.directory.mkdir(parents=True)
     try:
-        _stage_and_seal(spec, staged, cache, project, private_key, attestation, progress)
+        _stage_and_seal(spec, staged, cache, resolved, private_key, attestation, progress)
     except BaseException:
         shutil.rmtree(staged.directory, ignore_errors=True)  # never leave half a bundle behind
         raise
@@ -93,14 +97,15 @@ def build_bundle(
     total = sum(s.bytes for s in staged.sections)
     count = sum(s.items for s in staged.sections) + 1
     elapsed = time.monotonic() - started
-    return BuildResult(out_dir, spec.name, spec.release, spec.sequence, count, total, elapsed, staged.sections)
+    return BuildResult(out_dir, spec.name, spec.release, spec.sequence, count, total, elapsed, staged.sections,
+                       resolved.describe(spec))  # fmt: skip
 
 
 def _stage_and_seal(
     spec: BundleFile,
     staged: StagedBundle,
     cache: Path,
-    project: Path,
+    inputs: ResolvedInputs,
     private_key: Path,
     attestation: dict[str, Any] | None,
     progress: Reporter,
@@ -110,32 +115,24 @@ def _stage_and_seal(
     if spec.apt:
 
         def apt() -> None:
-            stage_apt(spec, staged, cache, _baseline(spec.baseline, cache), progress)
+            baseline = lab_baseline(cache) if inputs.baseline == "lab" else Path(inputs.baseline)
+            stage_apt(spec, staged, cache, baseline, progress)
 
         timed(staged, "apt", apt, progress)
     if spec.airgapctl_wheels or spec.requirements:
-        timed(staged, "wheels", lambda: stage_wheels(spec, staged, project, progress), progress)
+        timed(staged, "wheels", lambda: stage_wheels(spec, staged, inputs, progress), progress)
     if spec.collections:
-        timed(staged, "collections", lambda: stage_collections(spec, staged), progress)
+        timed(staged, "collections", lambda: stage_collections(spec, staged, inputs.collections_path), progress)
     timed(staged, "specs", lambda: stage_specs(spec, staged, _spec_files), progress)
     timed(staged, "files", lambda: stage_files(spec, staged), progress)
     if spec.toolkit:
-        timed(staged, "toolkit", lambda: stage_toolkit(staged, project), progress)
+        timed(staged, "toolkit", lambda: stage_toolkit(staged, inputs.toolkit), progress)
     sbom = cyclonedx(spec.name, spec.release, staged.components)
     (staged.directory / SBOM_PATH).write_text(json.dumps(sbom, indent=2, sort_keys=True) + "\n")
     staged.add(SBOM_PATH, "sbom")
     progress.note("bundle: hashing and signing…")
     seal = {"expires": spec.expires, "sbom": SBOM_PATH, "attestation": attestation, "progress": progress}
     seal_bundle(staged.directory, spec.name, spec.release, spec.sequence, private_key, staged.kinds, **seal)
-
-
-def _baseline(baseline: str, cache: Path) -> Path:
-    if baseline != "lab":
-        return Path(baseline)
-    from airgapctl.lab.image import base_dpkg_status
-
-    cache.mkdir(parents=True, exist_ok=True)
-    return base_dpkg_status(cache / "lab-dpkg-status")
 
 
 def read_attestation(path: Path) -> dict[str, Any]:

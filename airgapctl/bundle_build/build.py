@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import site
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,11 +15,10 @@ from pathlib import Path
 
 from airgapctl.bundle_build import apt_fetch, collections, wheels
 from airgapctl.bundle_build.bundle_file import BundleFile, sha256_file
+from airgapctl.bundle_build.inputs import TOOLKIT_PARTS, ResolvedInputs, toolkit_part
 from airgapctl.bundle_build.sbom import Component, deb_purl, wheel_component
-from airgapctl.errors import BadInputError
 from airgapctl.progress import Reporter
 
-TOOLKIT_PARTS = ("roles", "playbooks", "inventory", "ansible.cfg", "constraints.txt")
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".molecule", ".cache"}
 
 
@@ -66,15 +64,17 @@ def stage_apt(spec: BundleFile, staged: StagedBundle, cache: Path, baseline: Pat
     staged.add("apt/Release", "apt")
 
 
-def stage_wheels(spec: BundleFile, staged: StagedBundle, project: Path, progress: Reporter) -> None:
+def stage_wheels(spec: BundleFile, staged: StagedBundle, inputs: ResolvedInputs, progress: Reporter) -> None:
     out = staged.directory / "wheels"
     out.mkdir()
     requirements = list(spec.requirements)
     if spec.airgapctl_wheels:
-        os.environ.setdefault("SOURCE_DATE_EPOCH", "315532800")  # reproducible wheel timestamps
-        wheels.build_project_wheel(project, out)
+        if inputs.airgapctl_wheel:
+            shutil.copyfile(inputs.airgapctl_wheel, out / inputs.airgapctl_wheel.name)
+        elif inputs.checkout:
+            wheels.build_project_wheel(inputs.checkout, out)
         requirements += [str(p) for p in out.glob("airgapctl-*.whl")]
-    constraints = project / "constraints.txt"
+    constraints = inputs.toolkit / "constraints.txt"
     target = wheels.WheelTarget(python_version=spec.python)
     wheels.download_wheels(requirements, constraints if constraints.is_file() else None, target, out, progress)
     for wheel in sorted(out.glob("*.whl")):
@@ -82,9 +82,9 @@ def stage_wheels(spec: BundleFile, staged: StagedBundle, project: Path, progress
         staged.add(relative, "wheel", wheel_component(relative, sha256_file(wheel)))
 
 
-def stage_collections(spec: BundleFile, staged: StagedBundle) -> None:
-    roots = [Path(p) for p in site.getsitepackages()]
-    for artifact in collections.pack_collections(list(spec.collections), roots, staged.directory / "collections"):
+def stage_collections(spec: BundleFile, staged: StagedBundle, search_path: tuple[Path, ...]) -> None:
+    out = staged.directory / "collections"
+    for artifact in collections.pack_collections(list(spec.collections), list(search_path), out):
         digest = sha256_file(staged.directory / artifact.filename)
         purl = f"pkg:generic/ansible-collection/{artifact.name}@{artifact.version}"
         component = Component("collection", artifact.name, artifact.version, artifact.filename, digest, purl)
@@ -129,12 +129,10 @@ def stage_files(spec: BundleFile, staged: StagedBundle) -> None:
             _copy_file(item.source, f"files/{item.dest}", staged, "file")
 
 
-def stage_toolkit(staged: StagedBundle, project: Path) -> None:
+def stage_toolkit(staged: StagedBundle, toolkit: Path) -> None:
     """The roles, playbooks and inventories travel with the media: the high side needs nothing else."""
     for part in TOOLKIT_PARTS:
-        source = project / part
-        if not source.exists():
-            raise BadInputError(f"toolkit: {source} is missing", hint="run bundle build from an airgapctl checkout")
+        source = toolkit_part(toolkit, part)
         if source.is_dir():
             _copy_tree(source, f"toolkit/{part}", staged, "toolkit")
         else:

@@ -34,11 +34,13 @@ class BundleFile:
     python: str
     apt: tuple[str, ...]
     airgapctl_wheels: bool
+    airgapctl_wheel: Path | None  # a given wheel of airgapctl; None: build it from the checkout
     requirements: tuple[str, ...]
     collections: tuple[str, ...]
     specs: tuple[Path, ...]
     files: tuple[FileItem, ...]
     toolkit: bool
+    toolkit_dir: Path | None  # a given toolkit folder; None: the one airgapctl carries
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -69,13 +71,30 @@ def load_bundle_file(path: str | Path) -> BundleFile:
     except yaml.YAMLError as error:
         raise BadInputError(f"{path}: not valid YAML: {getattr(error, 'problem', error)}") from None
     check_document(document, "bundle", str(path))
-    base, target = path.parent, document.get("target", {})
+    base, target, wheels = path.parent, document.get("target", {}), document.get("wheels", {})
     baseline = target.get("baseline", "lab")
     if baseline != "lab":
         baseline = str(_existing(base, baseline, f"{path}: target.baseline"))
+    # Both switches also take a path: the wheel file, or the toolkit folder, to carry instead of the default.
+    wheel, toolkit = wheels.get("airgapctl", True), document.get("toolkit", True)
+    wheel_file = _existing(base, wheel, f"{path}: wheels.airgapctl") if isinstance(wheel, str) else None
+    toolkit_dir = _existing(base, toolkit, f"{path}: toolkit") if isinstance(toolkit, str) else None
+    return BundleFile(
+        path=path, name=document["name"], release=document["release"], sequence=document["sequence"],
+        expires=document.get("expires"), baseline=baseline, architecture=target.get("architecture", "amd64"),
+        python=target.get("python", "3.11"), apt=tuple(document.get("apt", [])),
+        airgapctl_wheels=wheel is not False, airgapctl_wheel=wheel_file,
+        requirements=tuple(wheels.get("requirements", [])), collections=tuple(document.get("collections", [])),
+        specs=tuple(_existing(base, s, f"{path}: specs[{i}]") for i, s in enumerate(document.get("specs", []))),
+        files=_files(path, document.get("files", [])), toolkit=toolkit is not False, toolkit_dir=toolkit_dir,
+        raw=document,
+    )  # fmt: skip
+
+
+def _files(path: Path, items: list[dict[str, str]]) -> tuple[FileItem, ...]:
     files = []
-    for index, item in enumerate(document.get("files", [])):
-        source = _existing(base, item["src"], f"{path}: files[{index}].src")
+    for index, item in enumerate(items):
+        source = _existing(path.parent, item["src"], f"{path}: files[{index}].src")
         if item.get("sha256") and source.is_file() and sha256_file(source) != item["sha256"]:
             raise BadInputError(
                 f"{path}: files[{index}].sha256: {item['src']} has sha256 {sha256_file(source)[:16]}…, "
@@ -83,13 +102,4 @@ def load_bundle_file(path: str | Path) -> BundleFile:
                 hint="the supplied file is not the one you vetted: get the right one, or update the digest",
             )
         files.append(FileItem(source, item.get("dest", source.name), item.get("sha256")))
-    wheels = document.get("wheels", {})
-    return BundleFile(
-        path=path, name=document["name"], release=document["release"], sequence=document["sequence"],
-        expires=document.get("expires"), baseline=baseline, architecture=target.get("architecture", "amd64"),
-        python=target.get("python", "3.11"), apt=tuple(document.get("apt", [])),
-        airgapctl_wheels=wheels.get("airgapctl", True), requirements=tuple(wheels.get("requirements", [])),
-        collections=tuple(document.get("collections", [])),
-        specs=tuple(_existing(base, s, f"{path}: specs[{i}]") for i, s in enumerate(document.get("specs", []))),
-        files=tuple(files), toolkit=document.get("toolkit", True), raw=document,
-    )  # fmt: skip
+    return tuple(files)

@@ -1,8 +1,9 @@
-"""Ansible collections as installable tarballs, taken from the collections installed here.
+"""Ansible collections as installable tarballs, taken from collections installed on the build host.
 
-Galaxy is out of reach, so the source is the ``ansible`` package on the connected side:
-an installed collection keeps its MANIFEST.json and FILES.json, which is exactly what an
-artifact for ``ansible-galaxy collection install`` holds at its root.
+Galaxy is out of reach, so the source is what is installed on the connected side: the
+``ansible`` package in this interpreter's site-packages by default, or the folders given
+with ``--collections-path``. An installed collection keeps its MANIFEST.json and FILES.json,
+which is exactly what an artifact for ``ansible-galaxy collection install`` holds at its root.
 """
 
 from __future__ import annotations
@@ -23,14 +24,18 @@ class CollectionArtifact:
 
 
 def installed_collection(name: str, search_paths: list[Path]) -> tuple[Path, str]:
+    """Each search path holds ansible_collections/, or is it, as with ANSIBLE_COLLECTIONS_PATH."""
     namespace, _, short = name.partition(".")
     for root in search_paths:
-        manifest = root / "ansible_collections" / namespace / short / "MANIFEST.json"
+        base = root if root.name == "ansible_collections" else root / "ansible_collections"
+        manifest = base / namespace / short / "MANIFEST.json"
         if manifest.is_file():
             return manifest.parent, json.loads(manifest.read_text())["collection_info"]["version"]
+    searched = ", ".join(str(p) for p in search_paths) or "nothing"
     raise BadInputError(
-        f"collections: {name!r} is not installed on this build machine",
-        hint="install the ansible package (it carries community.docker, community.crypto, ansible.posix)",
+        f"collections: {name!r} is not installed in the collections search path ({searched})",
+        hint="give the folders that hold it with --collections-path DIR[:DIR...], "
+        "or pip install the ansible package (it carries community.docker, community.crypto, ansible.posix)",
     )
 
 

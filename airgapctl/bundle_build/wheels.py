@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,12 @@ DEBIAN12_PLATFORMS = (
 )
 
 
+# 1980-01-01, the earliest time a zip entry holds: same sources, same wheel bytes.
+REPRODUCIBLE_EPOCH = "315532800"
+# What a checkout holds besides its sources: build output, caches, virtual environments.
+NOT_SOURCES = (".git", ".venv", ".cache", ".ansible", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
+
+
 @dataclass(frozen=True)
 class WheelTarget:
     python_version: str = "3.11"  # Debian 12's python3
@@ -40,8 +47,16 @@ def _pip(
 
 
 def build_project_wheel(project_dir: Path, out_dir: Path) -> None:
-    """airgapctl's own wheel, built from the checkout (no dependencies)."""
-    proc = _pip("wheel", "--no-deps", "-q", "--wheel-dir", str(out_dir), str(project_dir))
+    """airgapctl's own wheel, built from a clean copy of the checkout (no dependencies).
+
+    setuptools reuses the build/ folder of the tree it builds in, and would carry files removed
+    since the last build (a deleted role file, say) into the wheel: the copy leaves it behind.
+    """
+    env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)}
+    with tempfile.TemporaryDirectory(prefix="airgapctl-wheel-") as scratch:
+        source = Path(scratch) / project_dir.name
+        shutil.copytree(project_dir, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
+        proc = _pip("wheel", "--no-deps", "-q", "--wheel-dir", str(out_dir.resolve()), str(source), env=env)
     if proc.returncode != 0:
         raise EnvironmentProblem(f"building the wheel of {project_dir} failed: {proc.stderr.strip()[-300:]}")
 
