@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -238,7 +239,7 @@ def ledger_verify(path: Path = LEDGER_ARG, as_json: bool = JSON_OPT) -> None:
 
 
 BUNDLE_FILE_ARG = typer.Argument(
-    ..., help="bundle.yml: what the bundle carries (format: airgapctl/schemas/bundle.schema.json)."
+    ..., help="bundle.yml: what the bundle carries (format: docs/bundle-file.md; airgapctl/schemas/bundle.schema.json)."
 )
 BUILD_OUT_OPT = typer.Option(
     ..., "--out", help="New or empty directory for the bundle (staged beside it until sealed)."
@@ -250,6 +251,22 @@ BUILD_SEQUENCE_OPT = typer.Option(None, "--sequence", min=1, help="Use this sequ
 ATTEST_OPT = typer.Option(
     None, "--attest", help="JSON record of the test run that preceded this build, signed into the manifest."
 )
+TOOLKIT_OPT = typer.Option(
+    None, "--toolkit", help="Folder of roles, playbooks, inventory, ansible.cfg, constraints.txt to carry "
+    "[default: bundle.yml's toolkit path, else the toolkit installed with airgapctl].",
+)  # fmt: skip
+WHEEL_OPT = typer.Option(
+    None, "--airgapctl-wheel", help="airgapctl wheel to carry [default: bundle.yml's wheels.airgapctl path, "
+    "else built from the checkout airgapctl runs from; an installed airgapctl needs this].",
+)  # fmt: skip
+BASELINE_OPT = typer.Option(
+    None, "--baseline", help="The target's dpkg status file (its /var/lib/dpkg/status) "
+    "[default: bundle.yml's target.baseline; 'lab' reads the lab image, with Docker].",
+)  # fmt: skip
+COLLECTIONS_PATH_OPT = typer.Option(
+    None, "--collections-path", help="Where to find the collections, ':'-separated folders holding "
+    "ansible_collections/ [default: this Python's site-packages].",
+)  # fmt: skip
 
 
 @app.command()
@@ -260,17 +277,26 @@ def build(
     cache_dir: Path | None = CACHE_OPT,
     attest: Path | None = ATTEST_OPT,
     sequence: int | None = BUILD_SEQUENCE_OPT,
+    toolkit: Path | None = TOOLKIT_OPT,
+    airgapctl_wheel: Path | None = WHEEL_OPT,
+    baseline: Path | None = BASELINE_OPT,
+    collections_path: str | None = COLLECTIONS_PATH_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Collect debs, wheels, collections, specs, files and the toolkit named in bundle.yml, then seal them."""
+    """Collect debs, wheels, collections, specs, files and the toolkit named in bundle.yml, then seal them.
+
+    Works from an installed airgapctl as from a checkout; the inputs are described in docs/bundle-file.md.
+    """
     from airgapctl.bundle_build.assemble import build_bundle, read_attestation
+    from airgapctl.bundle_build.inputs import BuildInputs
 
     attestation = read_attestation(attest) if attest else None
+    paths = tuple(Path(p) for p in (collections_path or "").split(os.pathsep) if p)
+    inputs = BuildInputs(toolkit, airgapctl_wheel, baseline, paths)
     # Phase lines always; bars on a terminal, or a start and a final line each in logs; none with --json.
     reporter = TerminalReporter(sys.stderr, bars=not as_json)
-    result = build_bundle(
-        bundle_file, out, key, cache_dir=cache_dir, attestation=attestation, progress=reporter, sequence=sequence
-    )
+    options = {"cache_dir": cache_dir, "inputs": inputs, "attestation": attestation, "sequence": sequence}
+    result = build_bundle(bundle_file, out, key, progress=reporter, **options)
     if as_json:
         print_json(result)
         return
