@@ -20,7 +20,9 @@ docs: setup
 
 # The appliance verifies bundles with a byte-identical copy of the trust core (a test checks it).
 module-utils:
-	cp airgapctl/bundle/trust.py roles/airgap_repo/module_utils/airgap_trust.py
+	rm -rf roles/airgap_repo/module_utils/airgap_trust
+	mkdir roles/airgap_repo/module_utils/airgap_trust
+	cp airgapctl/bundle/trust/*.py roles/airgap_repo/module_utils/airgap_trust/
 
 setup:
 	scripts/setup.sh

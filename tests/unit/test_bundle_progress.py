@@ -56,8 +56,8 @@ def keys(tmp_path):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_hash_files_reports_every_byte_once_per_large_chunk_and_every_file(tmp_path, monkeypatch, workers):
-    monkeypatch.setattr(trust, "REPORT_BYTES", 3 << 20)
-    monkeypatch.setattr(trust, "PARALLEL_THRESHOLD_BYTES", 0)  # threads even for this little data
+    monkeypatch.setattr(trust.files, "REPORT_BYTES", 3 << 20)
+    monkeypatch.setattr(trust.files, "PARALLEL_THRESHOLD_BYTES", 0)  # threads even for this little data
     sizes = {"big.bin": 10 << 20, "a.txt": 5, "empty": 0, "d/b.bin": 1 << 20}
     write_tree(tmp_path, {rel: b"x" * size for rel, size in sizes.items()})
     calls: list[tuple[int, int]] = []

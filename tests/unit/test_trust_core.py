@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,16 +17,21 @@ from airgapctl.schemas import validator
 from tests.unit.test_bundle_support import make_bundle, make_keys
 
 REPO = Path(__file__).parents[2]
-SOURCE = REPO / "airgapctl" / "bundle" / "trust.py"
-COPY = REPO / "roles" / "airgap_repo" / "module_utils" / "airgap_trust.py"
+SOURCE = REPO / "airgapctl" / "bundle" / "trust"
+COPY = REPO / "roles" / "airgap_repo" / "module_utils" / "airgap_trust"
 
 
 def stale_copy(source: Path, copy: Path) -> str | None:
-    """Why ``copy`` is not a current copy of ``source``, or None."""
-    if copy.is_symlink() or not copy.is_file():
-        return f"{copy} must be a regular file (the toolkit drops links): run make module-utils"
-    if copy.read_bytes() != source.read_bytes():
-        return f"{copy} is stale: run make module-utils"
+    """Why the package ``copy`` is not a current copy of ``source``, or None."""
+    wanted = sorted(p.name for p in source.glob("*.py"))
+    found = sorted(p.name for p in copy.glob("*.py")) if copy.is_dir() and not copy.is_symlink() else []
+    if found != wanted:
+        return f"{copy} holds {found}, not {wanted}: run make module-utils"
+    for name in wanted:
+        if (copy / name).is_symlink():
+            return f"{copy / name} must be a regular file (the toolkit drops links): run make module-utils"
+        if (copy / name).read_bytes() != (source / name).read_bytes():
+            return f"{copy / name} is stale: run make module-utils"
     return None
 
 
@@ -33,23 +39,26 @@ def test_the_appliance_copy_is_byte_identical():
     assert stale_copy(SOURCE, COPY) is None
 
 
-def test_the_copy_check_fails_on_a_stale_copy_or_a_link(tmp_path):
-    stale = tmp_path / "airgap_trust.py"
-    stale.write_bytes(SOURCE.read_bytes().replace(b"ROLLBACK = 14", b"ROLLBACK = 41"))
-    assert "is stale" in stale_copy(SOURCE, stale)
-    link = tmp_path / "link.py"
-    link.symlink_to(SOURCE)
-    assert "regular file" in stale_copy(SOURCE, link)
+def test_the_copy_check_fails_on_a_stale_copy_a_missing_file_or_a_link(tmp_path):
+    stale = tmp_path / "stale"
+    shutil.copytree(SOURCE, stale, ignore=shutil.ignore_patterns("__pycache__"))
+    codes = stale / "codes.py"
+    codes.write_bytes(codes.read_bytes().replace(b"ROLLBACK = 14", b"ROLLBACK = 41"))
+    assert "codes.py is stale" in stale_copy(SOURCE, stale)
+    codes.unlink()
+    assert "run make module-utils" in stale_copy(SOURCE, stale)
+    codes.symlink_to(SOURCE / "codes.py")
+    assert "regular file" in stale_copy(SOURCE, stale)
 
 
-def test_the_core_imports_only_the_standard_library():
-    tree = ast.parse(SOURCE.read_text())
+def test_the_core_imports_only_the_standard_library_and_itself_relatively():
     imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add((node.module or "").split(".")[0])
+    for source in SOURCE.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add((node.module or "").split(".")[0])
     assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported
 
 
