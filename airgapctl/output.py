@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import PurePath
 from typing import Any
 
+# The envelope's format is airgapctl/schemas/envelope.schema.json (described in docs/json-output.md).
 SCHEMA_VERSION = 1
 
 
@@ -24,7 +27,7 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def json_document(data: Any, status: str = "ok", errors: list[dict[str, str]] | None = None) -> str:
+def json_document(data: Any, status: str = "ok", errors: list[dict[str, Any]] | None = None) -> str:
     """The envelope every ``--json`` output uses."""
     doc = {
         "schema_version": SCHEMA_VERSION,
@@ -35,7 +38,38 @@ def json_document(data: Any, status: str = "ok", errors: list[dict[str, str]] | 
     return json.dumps(doc, indent=2, sort_keys=True)
 
 
+def error_object(exit_code: int, message: str, hint: str | None = None) -> dict[str, Any]:
+    """One entry of the envelope's ``errors``: the process exit code and the one-line error."""
+    return {"exit_code": int(exit_code), "message": message, "hint": hint}
+
+
+@dataclasses.dataclass
+class HeldDocument:
+    """What a command gave print_json while main() holds the document; status None: nothing yet."""
+
+    data: Any = None
+    status: str | None = None
+
+
+_held: HeldDocument | None = None
+
+
+@contextmanager
+def hold_document() -> Iterator[HeldDocument]:
+    """Keep print_json's document instead of printing it, so that the caller prints exactly one:
+    a command that prints its result and then fails (audit findings, invalid specs) puts both in it."""
+    global _held
+    _held = HeldDocument()
+    try:
+        yield _held
+    finally:
+        _held = None
+
+
 def print_json(data: Any, status: str = "ok") -> None:
+    if _held is not None:
+        _held.data, _held.status = data, status
+        return
     print(json_document(data, status=status))
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from importlib import import_module
+from typing import Any
 
 import typer
 
 from airgapctl import __version__
-from airgapctl.errors import AirgapError, ExitCode
+from airgapctl.errors import AirgapError, BundleRejectedError, ExitCode
+from airgapctl.output import error_object, hold_document, json_document
 
 # The command groups, in --help order; each is the module airgapctl.cli.<name> with a register(root).
 GROUPS = ("bundle", "specs", "gateway", "provision", "audit", "lab")
@@ -60,21 +63,80 @@ def _named_group(args: list[str]) -> tuple[str, ...]:
     return GROUPS
 
 
+def _asks_for_json(app: typer.Typer, args: list[str]) -> bool:
+    """Whether the command line gives ``--json`` (before any ``--``) to a command that has that option."""
+    args = args[: args.index("--")] if "--" in args else args
+    if "--json" not in args:
+        return False
+    # Groups take no option with a value, so the words before the command's own arguments name it.
+    command = typer.main.get_command(app)
+    for word in (arg for arg in args if not arg.startswith("-")):
+        if not hasattr(command, "get_command"):
+            break
+        command = command.get_command(command.context_class(command), word)
+        if command is None:
+            return False
+    return any("--json" in param.opts for param in command.params)
+
+
+def _report(error: Exception, debug: bool) -> tuple[dict[str, Any], str]:
+    """Say on stderr what went wrong; return the error object and the status for a --json document."""
+    if isinstance(error, typer.TyperException):  # click's usage errors keep click's own text
+        error.show()  # type: ignore[attr-defined]  # every one click raises can show itself
+        ctx = getattr(error, "ctx", None)
+        hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
+        return error_object(error.exit_code, error.format_message(), hint), "error"
+    if debug:
+        traceback.print_exception(error)
+    if isinstance(error, AirgapError):
+        code, message, hint = error.exit_code, error.message, error.hint
+    else:
+        code, message = ExitCode.FAILED, f"internal error: {error!r}"
+        hint = None if debug else "run again with --debug for the traceback"
+    print(f"airgapctl: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    return error_object(code, message, hint), "rejected" if isinstance(error, BundleRejectedError) else "error"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, turn expected errors into one line and an exit code."""
+    """Console entry point: run the app, turn failures into one line and an exit code, and with --json
+    print exactly one document on stdout, failures included."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     # Only the group named on the command line is loaded: importing every group's libraries costs about
     # half a second, which a scheduled audit or a quick `bundle verify` would pay for nothing.
     app = build_app(_named_group(args))
-    try:
-        # Standalone mode: click reports usage errors itself (exit 2); ours propagate here.
-        app(args=args, prog_name="airgapctl")
-    except AirgapError as error:
-        if debug:
-            traceback.print_exc()
-        print(f"airgapctl: error: {error.message}", file=sys.stderr)
-        if error.hint:
-            print(f"hint: {error.hint}", file=sys.stderr)
-        sys.exit(int(error.exit_code))
-    sys.exit(int(ExitCode.OK))
+    document = None
+    with hold_document() as held:
+        try:
+            # Not standalone: click's usage errors come here too, so that --json can report them.
+            outcome = app(args=args, prog_name="airgapctl", standalone_mode=False)
+        except typer.Abort:
+            print("Aborted!", file=sys.stderr)
+            sys.exit(int(ExitCode.FAILED))
+        except (AirgapError, typer.TyperException) as error:
+            failure, status = _report(error, debug)
+        except Exception as error:
+            if not _asks_for_json(app, args):
+                raise  # a bug: Python's traceback and exit 1
+            failure, status = _report(error, debug)
+        else:
+            failure = None
+    if failure is None:
+        # An int only from an explicit exit: --help, --version, an interrupt (130).
+        code = outcome if isinstance(outcome, int) else int(ExitCode.OK)
+        if held.status is not None:
+            document = json_document(held.data, held.status)
+    else:
+        code = failure["exit_code"]
+        if _asks_for_json(app, args):
+            # A result printed before the failure (audit findings, spec problems) keeps its data and its status.
+            document = json_document(held.data, status if held.status in (None, "ok") else held.status, [failure])
+    if document is not None:
+        try:
+            print(document, flush=True)
+        except BrokenPipeError:  # the reader went away (`| head`): exit 1 as click does, without a traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = int(ExitCode.FAILED)
+    sys.exit(code)

@@ -10,8 +10,7 @@ import typer
 
 from airgapctl import bundle as lib
 from airgapctl.bundle.ledger import DEFAULT_LEDGER_PATH
-from airgapctl.errors import AirgapError
-from airgapctl.output import json_document, print_json, print_table, progress
+from airgapctl.output import print_json, print_table, progress
 from airgapctl.progress import TerminalReporter, format_size
 
 HELP = "Build, sign, verify, split and import the offline artifact bundle that crosses the gap."
@@ -138,20 +137,15 @@ def verify(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Verify a bundle, failing closed; record it as accepted only if every check passes."""
-    try:
-        result = lib.verify_bundle(
-            directory,
-            pubkey,
-            state_dir=None if check_only else state,
-            allow_downgrade=allow_downgrade,
-            ledger_path=None if check_only else ledger,
-            require_attestation=require_attestation,
-            progress=_terminal_bars(as_json),
-        )
-    except AirgapError as error:
-        if as_json:  # machines get the rejection on stdout too; the one-line error still goes to stderr
-            print(json_document(None, "rejected", [{"exit_code": int(error.exit_code), "message": error.message}]))
-        raise
+    result = lib.verify_bundle(
+        directory,
+        pubkey,
+        state_dir=None if check_only else state,
+        allow_downgrade=allow_downgrade,
+        ledger_path=None if check_only else ledger,
+        require_attestation=require_attestation,
+        progress=_terminal_bars(as_json),
+    )
     for warning in result.warnings:
         progress(f"warning: {warning}")
     if as_json:

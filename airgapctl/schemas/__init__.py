@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """The schema ``<name>.schema.json`` shipped in this package (policy, access, access_log)."""
+    """The schema ``<name>.schema.json`` shipped in this package (policy, access, access_log, envelope, ...)."""
     return json.loads(resources.files(__package__).joinpath(f"{name}.schema.json").read_text())
 
 
