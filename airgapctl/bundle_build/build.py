@@ -99,10 +99,12 @@ def _copy_file(source: Path, bundle_path: str, staged: StagedBundle, kind: str) 
 
 
 def tree_files(source: Path) -> list[Path]:
-    """Regular files under source, links and caches left out: what a bundle carries of a folder."""
-    return [
-        p for p in sorted(source.rglob("*")) if p.is_file() and not p.is_symlink() and not SKIP_NAMES & set(p.parts)
-    ]
+    """Regular files under source, links and caches left out: what a bundle carries of a folder.
+
+    Only the names below source count: a toolkit installed in a venv under ~/.cache is no cache.
+    """
+    files = [p for p in sorted(source.rglob("*")) if p.is_file() and not p.is_symlink()]
+    return [p for p in files if not SKIP_NAMES & set(p.relative_to(source).parts)]
 
 
 def _copy_tree(source: Path, prefix: str, staged: StagedBundle, kind: str) -> None:

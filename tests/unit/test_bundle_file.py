@@ -13,6 +13,7 @@ import typer
 import yaml
 
 from airgapctl.bundle_build import bundle_file, collections, inputs, wheels
+from airgapctl.bundle_build.build import tree_files
 from airgapctl.bundle_build.bundle_file import load_bundle_file, sha256_file
 from airgapctl.cli import bundle as bundle_cli
 from airgapctl.errors import BadInputError, EnvironmentProblem, ExitCode
@@ -201,3 +202,11 @@ def test_the_doc_names_every_key_and_every_build_option():
     assert [opt for opt in options if f"`{opt}" not in text] == []
     example = yaml.safe_load(doc_examples()[-1])
     assert set(load_schema("bundle")["properties"]) == set(example), "the complete example uses every key"
+
+
+def test_a_toolkit_under_a_cache_folder_is_carried_but_not_the_caches_inside_it(tmp_path):
+    toolkit = tmp_path / ".cache" / "venv" / "toolkit"  # where pipx and test venvs put installed packages
+    for name in ("roles/r/tasks/main.yml", "roles/r/__pycache__/x.pyc", "roles/r/molecule/default/.molecule/state"):
+        (toolkit / name).parent.mkdir(parents=True, exist_ok=True)
+        (toolkit / name).write_text("x\n")
+    assert [p.relative_to(toolkit).as_posix() for p in tree_files(toolkit)] == ["roles/r/tasks/main.yml"]
