@@ -1,14 +1,24 @@
-"""A real bundle build (apt closure against the lab image, SBOM, seal) and what verify says of it."""
+"""A real bundle build (apt closure against the lab image, SBOM, seal) and what verify says of it.
+
+The shared bundle is built by `airgapctl bundle build` installed from a wheel into a venv of its
+own (tests/integration/conftest.py): the build needs no checkout, only its explicit inputs.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
+import sysconfig
+from pathlib import Path
 
 import pytest
 import yaml
 
+from airgapctl.bundle_build.build import tree_files
+from airgapctl.bundle_build.bundle_file import sha256_file
+from airgapctl.bundle_build.inputs import TOOLKIT_PARTS
 from airgapctl.errors import ExitCode
+from tests.integration.conftest import REPO, run_outside
 
 pytestmark = pytest.mark.integration
 
@@ -47,3 +57,34 @@ def test_an_unknown_package_is_bad_input(test_bundle, cli, tmp_path):
     assert "apt.packages: unknown package 'no-such-package-airgapctl'" in result.stderr
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "out.partial").exists()
+
+
+def test_the_installed_airgapctl_is_the_wheels_not_the_checkouts(test_bundle, tmp_path):
+    python = str(test_bundle.venv / "bin" / "python")
+    code = "import airgapctl, sysconfig; print(airgapctl.__file__); print(sysconfig.get_paths()['purelib'])"
+    module, purelib = run_outside([python, "-c", code], cwd=tmp_path).stdout.split()
+    assert Path(module).is_relative_to(purelib), module
+    assert not Path(module).is_relative_to(REPO / "airgapctl")
+    assert purelib != sysconfig.get_paths()["purelib"]  # not the venv the tests run in either
+    record = json.loads(test_bundle.build_record.read_text())["data"]
+    assert Path(record["inputs"]["toolkit"]).is_relative_to(purelib)  # the toolkit the wheel carries
+    assert record["inputs"]["airgapctl_wheel"] == str(test_bundle.wheel)
+    assert record["inputs"]["baseline"].endswith("/dpkg-status")
+
+
+def test_the_bundle_built_from_the_wheel_verifies_with_its_toolkit_and_wheels(test_bundle, tmp_path):
+    airgapctl = str(test_bundle.venv / "bin" / "airgapctl")
+    run_outside([airgapctl, "bundle", "verify", str(test_bundle.path), "--pubkey", str(test_bundle.public_key),
+                 "--check-only"], cwd=tmp_path)  # fmt: skip
+    manifest = json.loads((test_bundle.path / "manifest.json").read_text())
+    toolkit = {f["path"]: f["sha256"] for f in manifest["files"] if f["kind"] == "toolkit"}
+    checkout = {}
+    for part in TOOLKIT_PARTS:
+        root = REPO / part
+        for path in tree_files(root) if root.is_dir() else [root]:
+            checkout[f"toolkit/{path.relative_to(REPO).as_posix()}"] = sha256_file(path)
+    assert toolkit == checkout  # the wheel's toolkit is the checkout's, file for file
+    wheels = {Path(f["path"]).name: f["sha256"] for f in manifest["files"] if f["kind"] == "wheel"}
+    assert wheels[test_bundle.wheel.name] == sha256_file(test_bundle.wheel)
+    names = {name.split("-")[0].lower() for name in wheels}
+    assert {"airgapctl", "typer", "pyyaml", "cryptography", "duckdb", "ansible_core"} <= names
