@@ -51,7 +51,8 @@ class SharedBundle:
     public_key: Path
     private_key: Path
     venv: Path  # a fresh venv outside the source tree, with airgapctl installed from `wheel`
-    wheel: Path  # airgapctl's wheel, built from this checkout
+    wheel: Path  # airgapctl's wheel, built from `source`
+    source: Path  # the snapshot of this checkout the wheel was built from (others may edit the checkout)
     build_record: Path  # the --json result of the `airgapctl bundle build` that made it
 
     def env(self) -> dict[str, str]:
@@ -118,21 +119,28 @@ def installed_venv(wheel: Path) -> Path:
     return venv
 
 
+def shared_bundle(home: Path) -> SharedBundle:
+    wheel = next((home / "dist").glob("airgapctl-*.whl"))
+    keys = home / "keys"
+    return SharedBundle(home / "bundle", keys / "bundle.pub", keys / "bundle.key", installed_venv(wheel), wheel,
+                        home / "src", home / "build.json")  # fmt: skip
+
+
 def build_from_wheel(home: Path) -> SharedBundle:
     """`airgapctl bundle build` run from the wheel's venv, in a folder outside the checkout, with explicit inputs."""
-    from airgapctl.bundle_build.wheels import build_project_wheel
+    from airgapctl.bundle_build.wheels import NOT_SOURCES, build_project_wheel
     from airgapctl.lab.image import base_dpkg_status
 
-    build_project_wheel(REPO, home / "dist")
-    wheel = next((home / "dist").glob("airgapctl-*.whl"))
-    venv = installed_venv(wheel)
-    bundle = SharedBundle(home / "bundle", home / "keys" / "bundle.pub", home / "keys" / "bundle.key", venv, wheel,
-                          home / "build.json")  # fmt: skip
+    shutil.copytree(REPO, home / "src", symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
+    build_project_wheel(home / "src", home / "dist")
+    bundle = shared_bundle(home)
+    wheel, venv = bundle.wheel, bundle.venv
     airgapctl = str(venv / "bin" / "airgapctl")
     with tempfile.TemporaryDirectory(prefix="airgapctl-test-bundle-") as scratch:
         work = Path(scratch)
-        spec = yaml.safe_load(BUNDLE_FILE.read_text())
-        spec["specs"] = [str((BUNDLE_FILE.parent / p).resolve()) for p in spec.get("specs", [])]
+        snapshot = home / "src" / BUNDLE_FILE.relative_to(REPO)  # its specs as the snapshot holds them
+        spec = yaml.safe_load(snapshot.read_text())
+        spec["specs"] = [str((snapshot.parent / p).resolve()) for p in spec.get("specs", [])]
         (work / "bundle.yml").write_text(yaml.safe_dump(spec))
         base_dpkg_status(work / "dpkg-status")
         run_outside([airgapctl, "bundle", "keygen", "--private", str(bundle.private_key),
@@ -157,9 +165,7 @@ def test_bundle(lab_image: str) -> SharedBundle:
     with (BUNDLE_CACHE / "build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (home / "bundle" / "manifest.json.sig").is_file() and (home / "build.json").is_file():
-            wheel = next((home / "dist").glob("airgapctl-*.whl"))
-            return SharedBundle(home / "bundle", home / "keys" / "bundle.pub", home / "keys" / "bundle.key",
-                                installed_venv(wheel), wheel, home / "build.json")  # fmt: skip
+            return shared_bundle(home)
         shutil.rmtree(home, ignore_errors=True)
         (home / "keys").mkdir(parents=True)
         return build_from_wheel(home)

@@ -6,9 +6,11 @@ own (tests/integration/conftest.py): the build needs no checkout, only its expli
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -78,12 +80,15 @@ def test_the_bundle_built_from_the_wheel_verifies_with_its_toolkit_and_wheels(te
                  "--check-only"], cwd=tmp_path)  # fmt: skip
     manifest = json.loads((test_bundle.path / "manifest.json").read_text())
     toolkit = {f["path"]: f["sha256"] for f in manifest["files"] if f["kind"] == "toolkit"}
-    checkout = {}
-    for part in TOOLKIT_PARTS:
-        root = REPO / part
-        for path in tree_files(root) if root.is_dir() else [root]:
-            checkout[f"toolkit/{path.relative_to(REPO).as_posix()}"] = sha256_file(path)
-    assert toolkit == checkout  # the wheel's toolkit is the checkout's, file for file
+    packaged = "airgapctl/bundle_build/toolkit/"
+    with zipfile.ZipFile(test_bundle.wheel) as wheel:
+        carried = {"toolkit/" + n[len(packaged) :]: hashlib.sha256(wheel.read(n)).hexdigest()
+                   for n in wheel.namelist() if n.startswith(packaged)}  # fmt: skip
+    assert toolkit == carried  # the toolkit the installed wheel carries, file for file
+    roots = [test_bundle.source / part for part in TOOLKIT_PARTS]
+    checkout = [p for root in roots for p in (tree_files(root) if root.is_dir() else [root])]
+    source = {f"toolkit/{p.relative_to(test_bundle.source).as_posix()}": sha256_file(p) for p in checkout}
+    assert toolkit == source  # ... which is the checkout's, as the wheel was built from it
     wheels = {Path(f["path"]).name: f["sha256"] for f in manifest["files"] if f["kind"] == "wheel"}
     assert wheels[test_bundle.wheel.name] == sha256_file(test_bundle.wheel)
     names = {name.split("-")[0].lower() for name in wheels}
