@@ -54,7 +54,7 @@ def build_project_wheel(project_dir: Path, out_dir: Path) -> None:
     """
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)}
     with tempfile.TemporaryDirectory(prefix="airgapctl-wheel-") as scratch:
-        source = Path(scratch) / project_dir.name
+        source = Path(scratch) / "src"
         shutil.copytree(project_dir, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
         proc = _pip("wheel", "--no-deps", "-q", "--wheel-dir", str(out_dir.resolve()), str(source), env=env)
     if proc.returncode != 0:

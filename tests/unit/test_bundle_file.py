@@ -152,6 +152,8 @@ def test_the_wheel_build_gets_its_epoch_without_touching_this_process(tmp_path, 
     assert seen["env"]["SOURCE_DATE_EPOCH"] == wheels.REPRODUCIBLE_EPOCH
     assert "SOURCE_DATE_EPOCH" not in os.environ
     assert seen["args"][-1] != str(tmp_path / "project")  # a clean copy, without the stale build/
+    monkeypatch.chdir(tmp_path / "project")
+    wheels.build_project_wheel(Path("."), tmp_path / "out")  # the current folder too
 
 
 @pytest.mark.parametrize("example", [REPO / "examples" / "lab" / "bundle.yml", FIXTURE])
