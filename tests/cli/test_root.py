@@ -13,7 +13,7 @@ from airgapctl import __version__
 from airgapctl.errors import ExitCode
 
 GROUPS = ["bundle", "specs", "gateway", "provision", "audit", "lab"]
-# Groups whose capability has not landed yet; each landing issue removes its name here.
+# Groups this version registers but does not provide yet (they say so and exit 2).
 PLANNED = ["provision"]
 
 

@@ -16,7 +16,7 @@ ROLES = sorted(
 
 
 def test_every_role_has_a_molecule_scenario(repo):
-    # A role is a directory with tasks; gateway_proxy holds only templates until its role lands.
+    # A role is a directory with tasks; gateway_proxy holds only the gateway templates so far.
     roles = sorted(p.parent.parent.name for p in (repo / "roles").glob("*/tasks/main.yml"))
     assert roles == ROLES and roles
 
