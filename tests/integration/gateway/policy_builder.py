@@ -170,3 +170,15 @@ def large_policy(operation_count: int, upstream_url: str = "http://127.0.0.1:9")
         for n in range(100)
     ]
     return policy(apis, operations, roles, clients, site="scale")
+
+
+def uniform_policy(operation_count: int, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``operation_count`` operations of one method and one body rule, all callable by one client."""
+    operations = [
+        operation(
+            "api0", "/svc", f"op{n}", method, f"/things{n}/{{id}}", ["reader"], params={"id": INT_PARAM}, body=body
+        )
+        for n in range(operation_count)
+    ]
+    apis = [api("api0", "/svc", "http://127.0.0.1:9/v0")]
+    return policy(apis, operations, [role("reader")], [client("client0", "CN=client0,O=Example", ["reader"])])

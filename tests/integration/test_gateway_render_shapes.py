@@ -1,0 +1,67 @@
+"""Policies of every shape render into a configuration ``nginx -t`` accepts.
+
+render_gateway refuses to install what ``nginx -t`` rejects, so a successful render is the test.
+The shapes are the edges of the templates: no map entries of a kind, a single operation, thousands.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from airgapctl.gateway.render import render_gateway
+from airgapctl.specs.compile import compile_files
+from airgapctl.specs.validate import validate_spec
+from tests.integration.gateway import policy_builder as pb
+from tests.integration.gateway.contracts import assert_valid_policy
+from tests.integration.gateway.harness import render_options
+from tests.integration.gateway.nginx_process import free_port
+from tests.integration.gateway.scenario import Identities, make_identities
+
+pytestmark = [pytest.mark.integration]
+
+SHAPES = {
+    "no body at all": lambda: pb.uniform_policy(5, "GET"),
+    "only body-taking operations": lambda: pb.uniform_policy(5, "POST", pb.json_body()),
+    "exactly one operation, no body": lambda: pb.uniform_policy(1, "GET"),
+    "exactly one operation, with a body": lambda: pb.uniform_policy(1, "PUT", pb.json_body()),
+    "3,000 operations": lambda: pb.large_policy(3000),
+}
+
+
+@pytest.fixture(scope="module")
+def identities(tmp_path_factory) -> Identities:
+    return make_identities(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_policy_shape_passes_nginx_t(shape, identities, tmp_path):
+    policy = SHAPES[shape]()
+    assert_valid_policy(policy)
+    started = time.monotonic()
+    result = render_gateway(policy, tmp_path / "gw", render_options(tmp_path, identities, free_port()))
+    seconds = time.monotonic() - started
+    assert (result.nginx_test, result.operations) == ("ok", len(policy["operations"]))
+    assert seconds < 20, f"render + nginx -t took {seconds:.1f} s"
+
+
+def test_a_spec_with_a_single_get_compiles_and_renders(identities, tmp_path):
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "ping", "version": "1"},
+        "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "pong"}}}}},
+    }
+    access = {
+        "version": 1,
+        "site": "one",
+        "apis": [{"name": "ping", "spec": "ping.yaml", "base_path": "/p", "upstream": {"url": "http://127.0.0.1:9"}}],
+        "roles": [{"name": "reader", "allow": [{"method": "GET", "path": "/**"}]}],
+        "clients": [{"name": "client0", "subject": "CN=client0,O=Example", "roles": ["reader"]}],
+    }
+    (tmp_path / "ping.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "access.yml").write_text(yaml.safe_dump(access))
+    policy = compile_files(tmp_path / "access.yml", validate_spec).policy
+    result = render_gateway(policy, tmp_path / "gw", render_options(tmp_path, identities, free_port()))
+    assert (result.nginx_test, result.operations, result.body_classes) == ("ok", 1, 1)
