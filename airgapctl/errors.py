@@ -21,7 +21,7 @@ class ExitCode(IntEnum):
     NOT_AVAILABLE = 2
     # A host tool or service we depend on (Docker, debootstrap, apt) failed.
     ENVIRONMENT = trust.ENVIRONMENT
-    # Bundle trust (airgapctl/bundle/trust.py): one code per rejection class, so scripts can tell them apart.
+    # Bundle trust (airgapctl/bundle/trust/): one code per rejection class, so scripts can tell them apart.
     # The manifest's or part index's signature is missing, malformed or wrong, or the key is unknown.
     BUNDLE_SIGNATURE = trust.SIGNATURE
     # A file the signed manifest lists is not in the bundle.

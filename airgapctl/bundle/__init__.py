@@ -1,6 +1,6 @@
 """The signed offline bundle: the root of trust that crosses the air gap.
 
-trust.py     the trust rules, once and stdlib-only (exit codes, manifest format, file checks,
+trust/       the trust rules, once and stdlib-only (exit codes, manifest format, file checks,
              sequence state, ledger); the airgap_repo role ships a byte-identical copy
 keys.py      Ed25519 key pairs, fingerprints (key ids), detached signatures (base64, one line)
 manifest.py  the manifest (contract 1; schema airgapctl/schemas/manifest.schema.json) and seal_bundle:

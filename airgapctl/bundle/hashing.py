@@ -1,6 +1,6 @@
 """Listing a bundle directory without following links, and hashing its files fast.
 
-The rules and the fast hashing itself are the trust core's (airgapctl/bundle/trust.py); this
+The rules and the fast hashing itself are the trust core's (airgapctl/bundle/trust/); this
 module gives them airgapctl's types and errors. Speed notes (the 2-core build machine):
 hashlib releases the GIL for updates larger than 2 KiB, so one thread per core hashes
 different files in parallel, each into its own page-aligned 1 MiB buffer.

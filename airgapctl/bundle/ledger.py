@@ -1,6 +1,6 @@
 """The import ledger: one hash-chained JSON line per verification attempt, accepted or rejected.
 
-The format and the append are the trust core's (airgapctl/bundle/trust.py documents them):
+The format and the append are the trust core's (airgapctl/bundle/trust/ documents them):
 each line holds entry, time, bundle, version, sequence, manifest_sha256, key_id (null when
 the manifest was not trusted), source, result, reason, exit_code and prev, the SHA-256 of the
 previous line's exact bytes; the head file ``<ledger>.head`` reveals a removed last line.

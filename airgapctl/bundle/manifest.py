@@ -1,7 +1,7 @@
 """The bundle manifest (contract 1): its model, canonical bytes, strict parsing, file kinds, sealing.
 
 The reference for the format is airgapctl/schemas/manifest.schema.json; its rules are checked by
-the trust core (airgapctl/bundle/trust.py), which the appliance shares. manifest.json is
+the trust core (airgapctl/bundle/trust/), which the appliance shares. manifest.json is
 written canonically (sorted keys, two-space indent, UTF-8, final newline, files sorted by
 path as Unicode code points) so sealing the same content twice gives the same bytes.
 """

@@ -1,6 +1,6 @@
 """The accepted state: the last accepted sequence per bundle name, in ``<state_dir>/accepted.json``.
 
-The format and the locking are the trust core's (airgapctl/bundle/trust.py, which documents
+The format and the locking are the trust core's (airgapctl/bundle/trust/, which documents
 them); this module gives them airgapctl's types and errors.
 """
 

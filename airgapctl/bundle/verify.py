@@ -1,7 +1,7 @@
 """Verifying a bundle, failing closed: signature, format, files, expiry, sequence; then accept.
 
 The checks, their order, their messages and what the ledger records are the trust core's
-(airgapctl/bundle/trust.py), shared with the appliance's Ansible module; this front end
+(airgapctl/bundle/trust/), shared with the appliance's Ansible module; this front end
 checks signatures with the cryptography package and adds the attestation check. Nothing the
 manifest says is used before its signature verified with the site's key, not even its file
 list. A rejection raises the BundleRejectedError subclass of its class (one exit code each),
