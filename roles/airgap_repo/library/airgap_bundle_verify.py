@@ -2,8 +2,8 @@
 """Verify an offline bundle on the appliance with the pinned key, before anything in it is used.
 
 The rules, their order, the messages and what the ledger records are airgapctl's trust core,
-shipped with this role as ``module_utils/airgap_trust.py`` (a byte-identical copy of
-``airgapctl/bundle/trust.py``): the appliance has no airgapctl yet when it checks its first
+shipped with this role as ``module_utils/airgap_trust/`` (a byte-identical copy of
+``airgapctl/bundle/trust/``): the appliance has no airgapctl yet when it checks its first
 bundle, and no cryptography package, so signatures are checked by the plain-Python Ed25519
 verifier in ``module_utils/airgap_ed25519.py``.
 """
