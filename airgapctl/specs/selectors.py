@@ -9,10 +9,20 @@ from typing import Any
 
 @cache
 def glob_regex(glob: str) -> re.Pattern[str]:
-    """``*`` stays within a segment, ``**`` crosses segments; everything else is literal."""
-    parts = re.split(r"(\*\*|\*)", glob)
-    body = "".join(".*" if p == "**" else "[^/]*" if p == "*" else re.escape(p) for p in parts)
+    """``*`` stays within a segment; a ``/**`` segment is zero or more segments, as in Spring's
+    AntPathMatcher (``/pets/**`` matches ``/pets``, ``/pets/1`` and ``/pets/1/x``, not ``/petsx``);
+    ``**`` inside a segment crosses segments; everything else is literal.
+    """
+    segments = glob.split("/")
+    body = segments[0] and _segment_regex(segments[0])
+    for segment in segments[1:]:
+        body += "(?:/.*)?" if segment == "**" else "/" + _segment_regex(segment)
     return re.compile(f"^{body}$")
+
+
+def _segment_regex(segment: str) -> str:
+    parts = re.split(r"(\*\*|\*)", segment)
+    return "".join(".*" if p == "**" else "[^/]*" if p == "*" else re.escape(p) for p in parts)
 
 
 def selector_matches(selector: dict[str, Any], entry: dict[str, Any]) -> bool:
