@@ -15,6 +15,7 @@ from airgapctl.errors import BadInputError
 from airgapctl.gateway.patterns import media_type_pattern, route_pattern, subject_pattern
 from airgapctl.gateway.ratelimits import rate_zones
 from airgapctl.gateway.upstreams import upstream_entry, variable_suffix
+from airgapctl.specs.canonical import PLAIN, REFUSALS
 
 # Internal locations live under this prefix; an operation whose path starts with it would be shadowed.
 INTERNAL_PREFIX = "/_airgap_gateway"
@@ -47,6 +48,7 @@ def build_gateway_model(policy: dict[str, Any], now: date) -> dict[str, Any]:
     return {
         "version": MODEL_VERSION,
         "internal_prefix": INTERNAL_PREFIX,
+        "canonical_path": {"refused": [refusal.pattern for refusal in REFUSALS], "plain": PLAIN},
         "apis": [upstream_entry(api) for api in policy["apis"]],
         "clients": clients,
         "operations": operations,

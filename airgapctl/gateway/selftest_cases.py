@@ -6,12 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from airgapctl.specs import canonical
 from airgapctl.specs.routing import Decision, Request, Router
 
 SAMPLES = ("1", "0", "abc", "a1", "thumb", "2024-01-31", "2024-01-31T10:00:00Z", "123e4567-e89b-12d3-a456-426614174000")
 BAD_VALUES = ("selftest-bad", "1.5", "-1", "zz")
 PROBE_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
-NON_CANONICAL_SUFFIXES = ("/%2e%2e/selftest", "//selftest", "/selftest;x=1", "/selftest%2Fx")
+# One path per kind of non-canonical target, sent under every API's base path.
+NON_CANONICAL_SUFFIXES = canonical.examples()
 MAX_BODY_SENT = 8 * 1024 * 1024
 
 
@@ -31,13 +33,14 @@ def sample_value(param: dict[str, Any]) -> str | None:
 
 
 def concrete_path(operation: dict[str, Any], override: dict[str, str] | None = None) -> str | None:
+    """The raw path a client sends to call the operation: sample values in, percent-encoded as needed."""
     path = operation["gateway_path"]
     for param in operation["path_params"]:
         value = (override or {}).get(param["name"]) or sample_value(param)
         if value is None:
             return None
         path = path.replace("{" + param["name"] + "}", value, 1)
-    return path
+    return canonical.percent_encode(path)
 
 
 def concrete_type(content_types: list[str]) -> str:

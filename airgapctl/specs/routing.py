@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-# Raw paths the gateway refuses rather than normalises: encoded slash, dot or backslash,
-# ';' parameters, empty or dot segments. Refusing keeps "matched" and "proxied" identical.
-NON_CANONICAL = re.compile(r"%2[fFeE]|%5[cC]|;|\\|//|/\.\.?(?:/|$)")
+from airgapctl.specs import canonical
+
+# The gateway's canonical-path rule as one regex (also read by log analysis).
+NON_CANONICAL = canonical.NON_CANONICAL
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,11 @@ class Router:
         return {c["name"]: set(c["roles"]) for c in self.policy["clients"]}
 
     def match(self, method: str, path: str) -> tuple[dict[str, Any] | None, list[str]]:
-        """The operation for method+path (first match in policy order), and the methods the path allows."""
+        """The operation for method+path (first match in policy order), and the methods the path allows.
+
+        ``path`` is raw; like NGINX, operations are matched against its percent-decoding.
+        """
+        path = canonical.decoded(path)
         methods = [op["method"] for regex, op in self._compiled if regex.match(path)]
         operation = next((op for regex, op in self._compiled if op["method"] == method and regex.match(path)), None)
         return operation, sorted(set(methods))
@@ -61,8 +66,8 @@ class Router:
             return Decision(401, "no_client_cert")
         if request.client not in self._client_roles:
             return Decision(403, "unknown_client")
-        if NON_CANONICAL.search(request.path):
-            return Decision(400, "non_canonical_path")
+        if not canonical.is_canonical(request.path):
+            return Decision(400, canonical.REASON)
         operation, methods = self.match(request.method, request.path)
         if operation is None:
             return Decision(405, "method_not_allowed") if methods else Decision(404, "unknown_path")

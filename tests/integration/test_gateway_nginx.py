@@ -18,6 +18,7 @@ import pytest
 
 from airgapctl.errors import AirgapError
 from airgapctl.gateway.render import render_gateway
+from airgapctl.specs.routing import Request, Router
 from tests.integration.gateway import pki
 from tests.integration.gateway import policy_builder as pb
 from tests.integration.gateway.cases import (
@@ -25,6 +26,7 @@ from tests.integration.gateway.cases import (
     LISTED_MEDIA_TYPES,
     NON_CANONICAL,
     OVERSIZE_BODIES,
+    RAW_PATH_PROBES,
     UNKNOWN_PATHS,
     UNLISTED_MEDIA_TYPES,
 )
@@ -134,6 +136,15 @@ def test_certificate_problems_are_refused_before_any_path_check(gateway, who, st
 @pytest.mark.parametrize("target", NON_CANONICAL)
 def test_non_canonical_paths_are_refused(gateway, target):
     assert_denied(gateway, gateway.send("alice", "GET", target), 400, "non_canonical_path")
+
+
+@pytest.mark.parametrize("target", RAW_PATH_PROBES)
+def test_gateway_and_reference_router_decide_raw_paths_alike(gateway, target):
+    expected = Router(gateway.policy, NOW).decide(Request("GET", target.split("?", 1)[0], "alice"))
+    reply = gateway.client("alice").request("GET", target)
+    line = checked_log_line(gateway, reply)
+    served = line["decision"] == "allow"
+    assert (0 if served else reply.status, line["reason"]) == (expected.status, expected.reason)
 
 
 # --- routing
