@@ -7,8 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airgapctl.specs import canonical
 from airgapctl.specs.model import LoadedSpec, Operation
 from airgapctl.specs.path_regex import param_regex, split_template
+
+_TEMPLATE_PARAM = re.compile(r"\{[^{}/]+\}")
+# A segment like <upload_url> or <id>: usually a parameter written in another framework's syntax.
+_PLACEHOLDER = re.compile(r"<([^<>/]+)>")
 
 
 @dataclass
@@ -36,7 +41,11 @@ def generated_operation_id(method: str, template: str) -> str:
 def build_entry(api: dict[str, Any], spec: LoadedSpec, op: Operation, ctx: BuildContext) -> dict[str, Any]:
     operation_id = op.operation_id or generated_operation_id(op.method, op.path)
     regex, path_params = _path_regex(api["base_path"], op, ctx)
-    segments = split_template(api["base_path"] + op.path)
+    gateway_path = api["base_path"] + op.path
+    segments = split_template(gateway_path)
+    warning = declared_path_warning(gateway_path)
+    if warning:
+        ctx.warnings.append(f"{ctx.relative(op.file)}:{op.pointer}: {op.method} {gateway_path}: {warning}")
     return {
         "id": f"{api['name']}.{operation_id}",
         "api": api["name"],
@@ -44,7 +53,7 @@ def build_entry(api: dict[str, Any], spec: LoadedSpec, op: Operation, ctx: Build
         "operation_id_generated": op.operation_id is None,
         "method": op.method,
         "path_template": op.path,
-        "gateway_path": api["base_path"] + op.path,
+        "gateway_path": gateway_path,
         "regex": regex,
         "literal_segments": sum(1 for s in segments if s.literal is not None),
         "path_params": path_params,
@@ -65,6 +74,23 @@ def build_entry(api: dict[str, Any], spec: LoadedSpec, op: Operation, ctx: Build
         "tags": list(op.tags),
         "source": {"file": ctx.relative(op.file), "pointer": op.pointer},
     }
+
+
+def declared_path_warning(gateway_path: str) -> str | None:
+    """Why requests for this declared path would be refused as non-canonical, and what to do; None if fine."""
+    written = _TEMPLATE_PARAM.sub("1", gateway_path)
+    why = canonical.refusal(written)
+    if why is None:
+        return None
+    encoded = canonical.percent_encode(written)
+    if canonical.is_canonical(encoded):
+        advice = f"clients must send it percent-encoded, e.g. {encoded}"
+    else:
+        advice = "no request can reach it, percent-encoded or not; change the path in the spec"
+    placeholder = _PLACEHOLDER.search(gateway_path)
+    if placeholder:
+        advice += f"; if {placeholder.group(0)} is a parameter, write it {{{placeholder.group(1)}}}"
+    return f"the gateway refuses this path as written ({canonical.REASON}: {why}); {advice}"
 
 
 def _path_regex(base_path: str, op: Operation, ctx: BuildContext) -> tuple[str, list[dict[str, Any]]]:

@@ -266,3 +266,23 @@ def test_written_policy_is_pretty_sorted_json(write_access, tmp_path):
     policy = compiled(write_access)
     write_policy(policy, tmp_path / "out" / "policy.json")
     assert json.loads((tmp_path / "out" / "policy.json").read_text()) == policy
+
+
+def test_paths_the_gateway_refuses_as_written_are_warnings_naming_the_operation(write_access):
+    odd = spec(
+        *PETS.operations,
+        op("PUT", "/files/<upload_url>", "upload"),
+        op("GET", "/files/./latest", "latest"),
+        op("GET", "/files/{name}", "getFile", params=[("name", {"type": "string"})]),
+    )
+    result = compile_policy(write_access(access_doc()), {"pets": odd})
+    assert len(result.warnings) == 2, result.warnings
+    placeholder, dots = sorted(result.warnings, key=lambda w: "PUT" not in w)
+    assert placeholder.startswith(
+        "/site/specs/api.yaml:/paths/~1files~1<upload_url>/put: PUT /pets-api/files/<upload_url>:"
+    )
+    assert "non_canonical_path: '<' is not plain path text" in placeholder
+    assert "e.g. /pets-api/files/%3Cupload_url%3E" in placeholder
+    assert "write it {upload_url}" in placeholder
+    assert dots.startswith("/site/specs/api.yaml:/paths/~1files~1.~1latest/get: GET /pets-api/files/./latest:")
+    assert "no request can reach it" in dots
