@@ -12,13 +12,15 @@ import pytest
 import yaml
 
 from airgapctl.gateway.render import render_gateway
+from airgapctl.gateway.selftest import run_selftest
 from airgapctl.specs.compile import compile_files
 from airgapctl.specs.validate import validate_spec
 from tests.integration.gateway import policy_builder as pb
 from tests.integration.gateway.contracts import assert_valid_policy
 from tests.integration.gateway.harness import render_options
-from tests.integration.gateway.nginx_process import free_port
-from tests.integration.gateway.scenario import Identities, make_identities
+from tests.integration.gateway.nginx_process import RunningNginx, free_port
+from tests.integration.gateway.scenario import ALICE, NOW, Identities, make_identities
+from tests.integration.gateway.upstream import RecordingUpstream
 
 pytestmark = [pytest.mark.integration]
 
@@ -47,6 +49,12 @@ def test_policy_shape_passes_nginx_t(shape, identities, tmp_path):
     assert seconds < 20, f"render + nginx -t took {seconds:.1f} s"
 
 
+def compile_single_api(tmp_path, spec, access):
+    (tmp_path / "api.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "access.yml").write_text(yaml.safe_dump(access))
+    return compile_files(tmp_path / "access.yml", validate_spec)
+
+
 def test_a_spec_with_a_single_get_compiles_and_renders(identities, tmp_path):
     spec = {
         "openapi": "3.0.3",
@@ -56,12 +64,43 @@ def test_a_spec_with_a_single_get_compiles_and_renders(identities, tmp_path):
     access = {
         "version": 1,
         "site": "one",
-        "apis": [{"name": "ping", "spec": "ping.yaml", "base_path": "/p", "upstream": {"url": "http://127.0.0.1:9"}}],
+        "apis": [{"name": "ping", "spec": "api.yaml", "base_path": "/p", "upstream": {"url": "http://127.0.0.1:9"}}],
         "roles": [{"name": "reader", "allow": [{"method": "GET", "path": "/**"}]}],
         "clients": [{"name": "client0", "subject": "CN=client0,O=Example", "roles": ["reader"]}],
     }
-    (tmp_path / "ping.yaml").write_text(yaml.safe_dump(spec))
-    (tmp_path / "access.yml").write_text(yaml.safe_dump(access))
-    policy = compile_files(tmp_path / "access.yml", validate_spec).policy
+    policy = compile_single_api(tmp_path, spec, access).policy
     result = render_gateway(policy, tmp_path / "gw", render_options(tmp_path, identities, free_port()))
     assert (result.nginx_test, result.operations, result.body_classes) == ("ok", 1, 1)
+
+
+def test_a_path_declared_non_canonical_is_a_warning_and_the_selftest_agrees(identities, tmp_path):
+    ok = {"responses": {"200": {"description": "ok"}}}
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "files", "version": "1"},
+        "paths": {"/files/<upload_url>": {"get": {"operationId": "upload", **ok}}, "/files": {"get": ok}},
+    }
+    upstream = RecordingUpstream().start()
+    access = {
+        "version": 1,
+        "site": "odd",
+        "apis": [{"name": "files", "spec": "api.yaml", "base_path": "/f",
+                  "upstream": {"url": f"http://127.0.0.1:{upstream.port}"}}],
+        "roles": [{"name": "reader", "allow": [{"path": "/**"}]}],
+        "clients": [{"name": "alice", "subject": ALICE, "roles": ["reader"]}],
+    }  # fmt: skip
+    try:
+        result = compile_single_api(tmp_path, spec, access)
+        assert [w for w in result.warnings if "GET /f/files/<upload_url>: the gateway refuses" in w]
+        port = free_port()
+        render_gateway(result.policy, tmp_path / "gw", render_options(tmp_path, identities, port))
+        nginx = RunningNginx(tmp_path / "gw", port)
+        try:
+            url = f"https://127.0.0.1:{port}"
+            test = run_selftest(result.policy, url, identities.ca.parent, identities.ca, today=NOW)
+        finally:
+            nginx.stop()
+        assert test.mismatches == []
+        assert "/files/%3Cupload_url%3E" in [r.path for r in upstream.recorder.snapshot()]
+    finally:
+        upstream.stop()
