@@ -20,8 +20,10 @@ THIS_FILE = Path(__file__).resolve().relative_to(REPO).as_posix()
 # A `../` chain that starts a path (not one inside a/../b, and not one after a variable such as
 # {{ playbook_dir }}/../, which is relative to that variable), up to where the path ends.
 RELATIVE_CHAIN = re.compile(r"(?<![\w.~/$}-])((?:\.\./)+[^\s'\"`)\]>,;|]*)")
-# Absolute paths of the machine a checkout happens to live on.
-MACHINE_ROOTS = sorted({"/work/", *([f"{REPO.parent}/"] if REPO.parent != Path("/") else [])})
+# Absolute paths of the machine a checkout happens to live on: the checkout itself and the
+# work area of the machines it is developed on (its parent directory may be anything, /tmp
+# included, so a file naming an ordinary system directory is not flagged for that).
+MACHINE_ROOTS = sorted({"/work/", f"{REPO}/"})
 
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.DOTALL | re.MULTILINE)
 CODE_SPAN = re.compile(r"(`+).+?\1", re.DOTALL)
