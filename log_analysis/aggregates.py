@@ -12,12 +12,13 @@ from typing import Any
 
 import duckdb
 
-from log_analysis.readers.sql import in_list, literal
+from airgapctl.contracts.access_log import Reason
+from log_analysis.readers.sql import ALLOWED_REASONS, in_list, literal
 
 WINDOW = 300  # seconds: the rate windows
 HOUR = 3600
-AUTH_REASONS = ("no_client_cert", "bad_client_cert", "unknown_client")
-PROBE_REASONS = ("unknown_path", "method_not_allowed", "non_canonical_path")
+AUTH_REASONS = (Reason.NO_CLIENT_CERT.value, Reason.BAD_CLIENT_CERT.value, Reason.UNKNOWN_CLIENT.value)
+PROBE_REASONS = (Reason.UNKNOWN_PATH.value, Reason.METHOD_NOT_ALLOWED.value, Reason.NON_CANONICAL_PATH.value)
 # Latency bins: a quarter of a power of two of milliseconds (about 19 % wide), proxied requests only.
 LATENCY_BINS_PER_OCTAVE = 4
 _LATENCY_BIN = (
@@ -49,7 +50,7 @@ _KEYS = tuple(dict.fromkeys(key for keys in _SETS.values() for key in keys))
 # status class. The scan groups by it and keeps only four aggregates; the per-kind counts are summed
 # from the small result. Fewer aggregates per grouping set is what makes the single scan fast.
 _REASON_KIND = (
-    "(CASE WHEN reason IN ('ok', 'deprecated', 'upstream_error') THEN 0 WHEN reason = 'rate_limited' THEN 1 "
+    f"(CASE WHEN reason IN {in_list(ALLOWED_REASONS)} THEN 0 WHEN reason = {literal(Reason.RATE_LIMITED)} THEN 1 "
     f"WHEN reason IN {in_list(AUTH_REASONS)} THEN 2 WHEN reason IN {in_list(PROBE_REASONS)} THEN 3 ELSE 4 END)"
     "::TINYINT"
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from airgapctl.contracts import access_log
 from log_analysis.aggregates import AUTH_REASONS, HOUR, WINDOW
 from log_analysis.context import AuditContext
 from log_analysis.model import iso
@@ -51,9 +52,8 @@ def _decisions(ctx: AuditContext) -> list[dict[str, Any]]:
     reasons: Counter = Counter()
     for _, _, _, reason, n, *_ in ctx.data.routes:
         reasons[reason or "(none)"] += n
-    allowed = ("ok", "deprecated", "upstream_error")
     return [
-        {"reason": r, "requests": n, "decision": "allow" if r in allowed else "deny", "auth": r in AUTH_REASONS}
+        {"reason": r, "requests": n, "decision": access_log.decision(r), "auth": r in AUTH_REASONS}
         for r, n in reasons.most_common()
     ]
 

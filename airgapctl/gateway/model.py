@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+from airgapctl.contracts import access_log
 from airgapctl.errors import BadInputError
 from airgapctl.gateway.patterns import media_type_pattern, route_pattern, subject_pattern
 from airgapctl.gateway.ratelimits import rate_zones
@@ -58,6 +59,11 @@ def build_gateway_model(policy: dict[str, Any], now: date) -> dict[str, Any]:
         "rate_zones": rate_zones(policy, op_index),
         "hash_max_size": _hash_size(len(operations), len(grants), len(clients)),
         "next_sunset": _next_sunset(policy, now),
+        "access_log": {
+            "format": access_log.nginx_log_format(policy["policy_id"]),
+            "reasons": {reason: reason for reason in access_log.REASONS},
+            "allowed": list(access_log.ALLOWED),
+        },
     }
 
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airgapctl.contracts import access_log
 from airgapctl.errors import BadInputError
 from airgapctl.gateway.selftest_cases import Case, derive_cases
 from airgapctl.specs.routing import Router
 
 # Reasons the gateway reports for requests it let through (the upstream may still fail).
-PASSED_THROUGH = {"ok", "deprecated", "upstream_error"}
+PASSED_THROUGH = frozenset(access_log.ALLOWED)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from airgapctl.contracts.access_log import Reason
 from airgapctl.specs import canonical
 
 # The gateway's canonical-path rule as one regex (also read by log analysis).
@@ -63,19 +64,19 @@ class Router:
 
     def decide(self, request: Request) -> Decision:
         if request.client is None:
-            return Decision(401, "no_client_cert")
+            return Decision(401, Reason.NO_CLIENT_CERT)
         if request.client not in self._client_roles:
-            return Decision(403, "unknown_client")
+            return Decision(403, Reason.UNKNOWN_CLIENT)
         if not canonical.is_canonical(request.path):
-            return Decision(400, canonical.REASON)
+            return Decision(400, Reason.NON_CANONICAL_PATH)
         operation, methods = self.match(request.method, request.path)
         if operation is None:
-            return Decision(405, "method_not_allowed") if methods else Decision(404, "unknown_path")
+            return Decision(405, Reason.METHOD_NOT_ALLOWED) if methods else Decision(404, Reason.UNKNOWN_PATH)
         op_id = operation["id"]
         if not self._client_roles[request.client] & set(operation["roles"]):
-            return Decision(403, "forbidden_role", op_id)
+            return Decision(403, Reason.FORBIDDEN_ROLE, op_id)
         if self._sunset_passed(operation):
-            return Decision(410, "sunset", op_id)
+            return Decision(410, Reason.SUNSET, op_id)
         return self._body_decision(operation, request) or Decision(0, self._served_reason(operation), op_id)
 
     def _sunset_passed(self, operation: dict[str, Any]) -> bool:
@@ -87,15 +88,15 @@ class Router:
     @staticmethod
     def _served_reason(operation: dict[str, Any]) -> str:
         deprecated = operation["deprecated"] and operation["deprecation_action"] in ("warn", "deny")
-        return "deprecated" if deprecated else "ok"
+        return Reason.DEPRECATED if deprecated else Reason.OK
 
     @staticmethod
     def _body_decision(operation: dict[str, Any], request: Request) -> Decision | None:
         body = operation["body"]
         if request.body_bytes and (not body["allowed"] or request.body_bytes > body["max_bytes"]):
-            return Decision(413, "body_too_large", operation["id"])
+            return Decision(413, Reason.BODY_TOO_LARGE, operation["id"])
         if request.body_bytes and not content_type_allowed(request.content_type, body["content_types"]):
-            return Decision(415, "unsupported_media_type", operation["id"])
+            return Decision(415, Reason.UNSUPPORTED_MEDIA_TYPE, operation["id"])
         return None
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from airgapctl.contracts import access_log
 from log_analysis.context import AuditContext
 from log_analysis.detectors.base import Detector, Parameters
 from log_analysis.model import Finding, Severity, Subject
 
 PARAMETERS = {"min_requests": 1.0}
-_SERVED = ("ok", "deprecated", "upstream_error")
+_SERVED = access_log.ALLOWED
 
 
 def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:

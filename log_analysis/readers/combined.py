@@ -9,30 +9,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from airgapctl.contracts.access_log import Reason
 from log_analysis.readers.inputs import LogInput
-from log_analysis.readers.sql import ReadOptions, literal, window_problem
+from log_analysis.readers.sql import ReadOptions, literal, served, window_problem
 
 _PATTERN = r'^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: [^"]*)?" (\d{3}) (\d+|-)'
 _FIELDS = "['addr', 'user', 'time', 'method', 'uri', 'status', 'bytes']"
 # Status -> gateway reason, for requests that matched an operation and for those that did not.
 _MATCHED = {
-    403: "forbidden_role",
-    410: "sunset",
-    413: "body_too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-    502: "upstream_error",
-    504: "upstream_error",
+    403: Reason.FORBIDDEN_ROLE,
+    410: Reason.SUNSET,
+    413: Reason.BODY_TOO_LARGE,
+    415: Reason.UNSUPPORTED_MEDIA_TYPE,
+    429: Reason.RATE_LIMITED,
+    502: Reason.UPSTREAM_ERROR,
+    504: Reason.UPSTREAM_ERROR,
 }
 _UNMATCHED = {
-    400: "non_canonical_path",
-    403: "unknown_client",
-    404: "unknown_path",
-    405: "method_not_allowed",
-    429: "rate_limited",
+    400: Reason.NON_CANONICAL_PATH,
+    403: Reason.UNKNOWN_CLIENT,
+    404: Reason.UNKNOWN_PATH,
+    405: Reason.METHOD_NOT_ALLOWED,
+    429: Reason.RATE_LIMITED,
 }
 # Refused before routing, whatever the path: no operation is logged for them.
-_AUTH = {401: "no_client_cert", 495: "bad_client_cert", 496: "no_client_cert"}
+_AUTH = {401: Reason.NO_CLIENT_CERT, 495: Reason.BAD_CLIENT_CERT, 496: Reason.NO_CLIENT_CERT}
 
 
 def raw_lines(log: LogInput, rejects_table: str, max_line_bytes: int) -> str:
@@ -62,8 +63,8 @@ def _reason_case() -> str:
     auth = " ".join(f"WHEN {code} THEN '{reason}'" for code, reason in _AUTH.items())
     return (
         f"CASE WHEN status IN {tuple(_AUTH)} THEN (CASE status {auth} END) "
-        f"WHEN operation <> '' THEN (CASE status {matched} ELSE 'ok' END) "
-        f"ELSE (CASE status {unmatched} ELSE 'ok' END) END"
+        f"WHEN operation <> '' THEN (CASE status {matched} ELSE '{Reason.OK}' END) "
+        f"ELSE (CASE status {unmatched} ELSE '{Reason.OK}' END) END"
     )
 
 
@@ -81,7 +82,7 @@ def combined_source(index: int, log: LogInput, options: ReadOptions, policy: dic
     reasoned = f"SELECT *, {_reason_case()} AS reason FROM ({resolved})"  # noqa: S608
     return f"""
     SELECT {index} AS fi, ts, lh, remote_addr, client, method, uri, path, operation,
-        CASE WHEN reason IN ('ok', 'deprecated', 'upstream_error') THEN 'allow' ELSE 'deny' END AS decision,
+        CASE WHEN {served()} THEN 'allow' ELSE 'deny' END AS decision,
         reason, status, bytes_out, NULL::DOUBLE AS request_time, '' AS policy_id,
         CASE WHEN is_binary THEN 'binary' WHEN is_malformed THEN 'malformed' WHEN ts IS NULL THEN 'bad_time'
              {window_problem(options)}

@@ -19,6 +19,8 @@ REASONS = (
     "missing_field",
     "over_long",
     "bad_time",
+    "unknown_version",  # a format version ("v") this reader does not know
+    "contradictory_decision",  # the logged decision is not the one its reason implies
     "outside_window",
 )
 _CLASSIFY = """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airgapctl.contracts import access_log
+
 # Every reader yields these columns, one row per line (problem lines included, marked in `problem`).
 # ``uri`` is the raw request target; ``path`` the same without its query.
 EVENT_COLUMNS = (
@@ -24,7 +26,7 @@ EVENT_COLUMNS = (
     "policy_id",
     "problem",
 )
-ALLOWED_REASONS = ("ok", "deprecated", "upstream_error")
+ALLOWED_REASONS = access_log.ALLOWED
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,11 @@ def literal(text: str) -> str:
 
 def in_list(values: tuple[str, ...] | list[str]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")"
+
+
+def served(reason: str = "reason") -> str:
+    """SQL true when a line with this reason was passed to the upstream (its decision is allow)."""
+    return f"{reason} IN {in_list(ALLOWED_REASONS)}"
 
 
 def window_problem(options: ReadOptions) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airgapctl.contracts.access_log import Reason
 from log_analysis.simulate.events import Event, escaped, refuse
 from log_analysis.simulate.incidents import PROBE_PATHS, Incident, SimContext, burst, normal_ok, served_to, spread
 from log_analysis.simulate.profiles import WINDOW, SimOperation
@@ -81,7 +82,7 @@ def _failing_operation(ctx: SimContext) -> list[Incident]:
 
     def fail(event: Event) -> None:
         if rng.random() < 0.5:
-            event.status, event.reason, event.bytes_out = 502, "upstream_error", 180
+            event.status, event.reason, event.bytes_out = 502, Reason.UPSTREAM_ERROR, 180
 
     return [
         Incident(
@@ -91,7 +92,7 @@ def _failing_operation(ctx: SimContext) -> list[Incident]:
             end,
             "upstream failing half the time",
             change=fail,
-            applies=lambda e: e.operation == popular.id and e.reason == "ok",
+            applies=lambda e: e.operation == popular.id and e.reason == Reason.OK,
         )
     ]
 
@@ -139,7 +140,7 @@ def probing(ctx: SimContext) -> list[Incident]:
             refuse(
                 event,
                 404 if canonical else 400,
-                "unknown_path" if canonical else "non_canonical_path",
+                Reason.UNKNOWN_PATH if canonical else Reason.NON_CANONICAL_PATH,
                 rng.choice(("GET", "GET", "POST")),
                 escaped(path),
                 "",
@@ -166,7 +167,7 @@ def _no_certificate(ctx: SimContext) -> list[Incident]:
                 "GET",
                 rng.choice(("/", "/pets/pets", "/admin")),
                 "",
-                "no_client_cert",
+                Reason.NO_CLIENT_CERT,
                 401,
                 180,
                 150,
@@ -186,7 +187,7 @@ def _expired_certificate(ctx: SimContext) -> list[Incident]:
     start, end = ctx.at(1, 12.0), ctx.at(1, 13.0)
 
     def expired(event: Event) -> None:
-        refuse(event, 400, "bad_client_cert", event.method, event.uri, "")
+        refuse(event, 400, Reason.BAD_CLIENT_CERT, event.method, event.uri, "")
 
     # A client whose certificate expired retries in a loop: about 30 failed handshakes per 5 minutes.
     return [
@@ -274,7 +275,7 @@ def rate_limited(ctx: SimContext) -> list[Incident]:
     def limited(w: float) -> list[Event]:
         events = [normal_ok(ctx, t, client) for t in spread(count, start, end, w, rng)]
         for event in events:
-            refuse(event, 429, "rate_limited", event.method, event.uri, event.operation)
+            refuse(event, 429, Reason.RATE_LIMITED, event.method, event.uri, event.operation)
         return events
 
     return [Incident("rate_limited", {"client": client.name}, start, end, "25 refusals per 5 min", limited)]

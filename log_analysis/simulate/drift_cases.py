@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airgapctl.contracts.access_log import Reason
 from log_analysis.simulate.events import Event, served
 from log_analysis.simulate.incidents import OLD_POLICY_ID, Incident, SimContext, spread
 from log_analysis.simulate.profiles import ClientProfile, SimOperation
@@ -21,7 +22,7 @@ def shadow_route(ctx: SimContext) -> list[Incident]:
 
     def extra(w: float) -> list[Event]:
         return [
-            Event(t, client.addresses[0], client, "GET", path, "", "ok", 200, 400, 5200, 0.02, ctx.policy_id)
+            Event(t, client.addresses[0], client, "GET", path, "", Reason.OK, 200, 400, 5200, 0.02, ctx.policy_id)
             for t in spread(30, start, end, w, rng)
         ]
 

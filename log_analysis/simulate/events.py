@@ -8,15 +8,39 @@ import math
 import random
 from dataclasses import dataclass
 
+from airgapctl.contracts import access_log
+from airgapctl.contracts.access_log import Reason
 from log_analysis.simulate.profiles import TABLE_BITS, ClientProfile, SimOperation
 
-_LINE = (
-    '{"v":1,"time":"%s","request_id":"%032x",%s,"method":"%s",'
-    '"uri":"%s","operation":"%s","decision":"%s","reason":"%s","status":%d,"bytes_in":%d,'
-    '"bytes_out":%d,"request_time":%.3f,"upstream_status":"%s","upstream_time":"%s","tls_version":"TLSv1.3",'
-    '"policy_id":"%s"}\n'
+# The line as NGINX writes it, field order and names from the contract; every value but the fixed ones
+# is filled in by LineWriter.line, in this order.
+_LINE = access_log.json_line_template(
+    {
+        "v": str(access_log.VERSION),
+        "time": '"%s"',
+        "request_id": '"%032x"',
+        "remote_addr": '"%s"',
+        "client": '"%s"',
+        "subject": '"%s"',
+        "roles": '"%s"',
+        "method": '"%s"',
+        "uri": '"%s"',
+        "operation": '"%s"',
+        "decision": '"%s"',
+        "reason": '"%s"',
+        "status": "%d",
+        "bytes_in": "%d",
+        "bytes_out": "%d",
+        "request_time": "%.3f",
+        "upstream_status": '"%s"',
+        "upstream_time": '"%s"',
+        "tls_version": '"TLSv1.3"',
+        "policy_id": '"%s"',
+    }
 )
-ALLOWED_REASONS = frozenset({"ok", "deprecated", "upstream_error"})
+ALLOWED_REASONS = frozenset(access_log.ALLOWED)
+# Refused before an identity was established: no client name or roles are logged.
+_UNIDENTIFIED = frozenset({Reason.NO_CLIENT_CERT, Reason.BAD_CLIENT_CERT, Reason.UNKNOWN_CLIENT})
 
 
 @dataclass(slots=True)
@@ -44,7 +68,7 @@ def served(ts: float, client: ClientProfile, addr: str, sim: SimOperation, rng: 
     """A request the gateway let through and the upstream answered normally."""
     pick = rng.getrandbits(TABLE_BITS)
     body = 300 + (pick & 511) if sim.op["body"]["allowed"] else 0
-    reason = "deprecated" if sim.op["deprecated"] and sim.op["deprecation_action"] != "allow" else "ok"
+    reason = Reason.DEPRECATED if sim.op["deprecated"] and sim.op["deprecation_action"] != "allow" else Reason.OK
     size, latency = sim.sizes[rng.getrandbits(TABLE_BITS)], sim.latencies[rng.getrandbits(TABLE_BITS)]
     return Event(
         ts,
@@ -71,18 +95,18 @@ def normal_event(ts: float, client: ClientProfile, rng: random.Random, policy_id
     if draw >= 0.0112:
         return event
     if draw < 0.002:
-        event.status, event.reason = (502, "upstream_error") if draw < 0.001 else (500, event.reason)
+        event.status, event.reason = (502, Reason.UPSTREAM_ERROR) if draw < 0.001 else (500, event.reason)
         event.bytes_out = 180
     elif draw < 0.010 and sim.op["path_params"]:
         event.status, event.bytes_out = 404, 160
     elif draw < 0.0105 and client.denied:
         denied = rng.choice(client.denied)
-        refuse(event, 403, "forbidden_role", denied.method, denied.path(rng), denied.id)
+        refuse(event, 403, Reason.FORBIDDEN_ROLE, denied.method, denied.path(rng), denied.id)
     elif draw < 0.0110:
         # A typo: every one different, as mistyped paths are.
-        refuse(event, 404, "unknown_path", event.method, f"{event.uri}_{rng.getrandbits(24):06x}", "")
+        refuse(event, 404, Reason.UNKNOWN_PATH, event.method, f"{event.uri}_{rng.getrandbits(24):06x}", "")
     elif draw >= 0.0110:
-        refuse(event, 429, "rate_limited", event.method, event.uri, event.operation)
+        refuse(event, 429, Reason.RATE_LIMITED, event.method, event.uri, event.operation)
     return event
 
 
@@ -116,7 +140,7 @@ class LineWriter:
         self._second = -1
         self._text = ""
         self._day = (-1, "")
-        self._who: dict[tuple[int, str, bool], str] = {}
+        self._who: dict[tuple[int, str, bool], tuple[str, str, str, str]] = {}
 
     def time_text(self, ts: float) -> str:
         second = int(ts)
@@ -130,19 +154,17 @@ class LineWriter:
             self._text = f"{self._day[1]}{hour:02d}:{rest // 60:02d}:{rest % 60:02d}{self.suffix}"
         return self._text
 
-    def _identity(self, e: Event) -> str:
-        """The remote_addr, client, subject and roles fields (cached: they repeat for every request)."""
+    def _identity(self, e: Event) -> tuple[str, str, str, str]:
+        """The remote_addr, client, subject and roles values (cached: they repeat for every request)."""
         client = e.client
-        identified = client is not None and e.reason not in ("no_client_cert", "bad_client_cert", "unknown_client")
+        identified = client is not None and e.reason not in _UNIDENTIFIED
         key = (id(client), e.addr + "|" + e.subject, identified)
         text = self._who.get(key)
         if text is None:
             name, roles = (client.name, client.roles) if identified and client else ("", "")
             # A refused certificate is still presented: its subject is logged, the identity is not.
-            subject = client.subject if client is not None and e.reason != "no_client_cert" else e.subject
-            text = self._who[key] = (
-                f'"remote_addr":"{e.addr}","client":"{name}","subject":"{subject}","roles":"{roles}"'
-            )
+            subject = client.subject if client is not None and e.reason != Reason.NO_CLIENT_CERT else e.subject
+            text = self._who[key] = (e.addr, name, subject, roles)
         return text
 
     def line(self, e: Event) -> str:
@@ -151,11 +173,11 @@ class LineWriter:
         return _LINE % (
             self.time_text(e.ts),
             self.rng.getrandbits(128),
-            self._identity(e),
+            *self._identity(e),
             e.method,
             e.uri,
             e.operation,
-            "allow" if proxied else "deny",
+            access_log.decision(e.reason),
             e.reason,
             e.status,
             e.bytes_in,

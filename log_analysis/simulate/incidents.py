@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from airgapctl.contracts.access_log import Reason
 from log_analysis.simulate.events import Event, served
 from log_analysis.simulate.profiles import WINDOW, ClientProfile, SimOperation
 
@@ -98,7 +99,7 @@ def spread(count: int, start: float, end: float, window: float, rng: random.Rand
 
 
 def served_to(client: ClientProfile) -> Callable[[Event], bool]:
-    return lambda event: event.client is client and event.reason in ("ok", "deprecated")
+    return lambda event: event.client is client and event.reason in (Reason.OK, Reason.DEPRECATED)
 
 
 def normal_ok(ctx: SimContext, ts: float, client: ClientProfile) -> Event:
