@@ -8,13 +8,21 @@ same data as ``airgapctl gateway render`` by calling this on the controller.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
 from airgapctl.contracts import access_log
 from airgapctl.errors import BadInputError
-from airgapctl.gateway.patterns import media_type_pattern, route_pattern, subject_pattern
+from airgapctl.gateway.patterns import literal_pattern, media_type_pattern, route_pattern, subject_pattern
 from airgapctl.gateway.ratelimits import rate_zones
+from airgapctl.gateway.request_rules import (
+    NGINX_ERRORS,
+    OVERRIDE_HEADERS,
+    OVERRIDE_STATUS,
+    PINNED_HEADERS,
+    nginx_variable,
+)
 from airgapctl.gateway.upstreams import upstream_entry, variable_suffix
 from airgapctl.specs.canonical import PLAIN, REFUSALS
 
@@ -23,10 +31,25 @@ INTERNAL_PREFIX = "/_airgap_gateway"
 # Allow header order and route-map order.
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 MODEL_VERSION = 1
+# TLS 1.2 suites the gateway accepts: ECDHE key exchange (forward secrecy) and AEAD ciphers only,
+# for ECDSA and RSA server keys. TLS 1.3 suites are all of that kind; OpenSSL's set is kept.
+TLS12_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+)
 
 
-def build_gateway_model(policy: dict[str, Any], now: date) -> dict[str, Any]:
-    """Derive the template data from a schema-valid policy; ``now`` decides which sunsets have passed."""
+def build_gateway_model(
+    policy: dict[str, Any], now: date, server_names: tuple[str, ...] | list[str] = ("localhost", "127.0.0.1")
+) -> dict[str, Any]:
+    """Derive the template data from a schema-valid policy; ``now`` decides which sunsets have passed.
+
+    ``server_names`` are the names clients reach the gateway by: any other Host is refused.
+    """
     _check_references(policy)
     op_index = {op["id"]: number for number, op in enumerate(policy["operations"], start=1)}
     role_groups, rolesets = _Interner("g"), _Interner("r")
@@ -50,6 +73,15 @@ def build_gateway_model(policy: dict[str, Any], now: date) -> dict[str, Any]:
         "version": MODEL_VERSION,
         "internal_prefix": INTERNAL_PREFIX,
         "canonical_path": {"refused": [refusal.pattern for refusal in REFUSALS], "plain": PLAIN},
+        "override_headers": [
+            {"name": name, "var": nginx_variable(name), "status": OVERRIDE_STATUS, "reason": reason}
+            for name, reason in OVERRIDE_HEADERS.items()
+        ],
+        "pinned_headers": [{"name": name, "var": nginx_variable(name)} for name in PINNED_HEADERS],
+        "nginx_errors": [asdict(error) for error in NGINX_ERRORS],
+        "tls": {"ciphers": ":".join(TLS12_CIPHERS)},
+        "server_names": [name.lower() for name in server_names],
+        "server_names_pattern": "|".join(literal_pattern(name.lower()) for name in server_names),
         "apis": [upstream_entry(api) for api in policy["apis"]],
         "clients": clients,
         "operations": operations,

@@ -36,6 +36,10 @@ TEMPLATE_NAMES = (
     "gateway/errors.conf.j2",
 )
 ANSIBLE_MANAGED = "Managed by airgapctl (gateway render / role gateway_proxy): edits here are overwritten."
+# A DNS name, an IPv4 address or a bracketed IPv6 address: what a Host header may name exactly.
+_SERVER_NAME = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\]"
+)
 _LISTEN = re.compile(r"^(?:(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?([0-9]{1,5})$")
 
 
@@ -44,9 +48,14 @@ class RenderOptions:
     """Where the gateway listens and finds its files. Relative paths are relative to the prefix DIR."""
 
     listen: str = "127.0.0.1:8443"
+    # The names clients reach the gateway by (Host header and TLS server name); any other is
+    # refused. Loopback only unless named: a gateway nobody named answers no one else.
+    server_names: tuple[str, ...] = ("localhost", "127.0.0.1")
     server_cert: str = "/etc/airgap/tls/gateway.crt"
     server_key: str = "/etc/airgap/tls/gateway.key"
     client_ca: str = "/etc/airgap/tls/client-ca.crt"
+    # PEM CRLs of the client CA(s); None: no revocation list (ssl_crl needs one for every CA in the chain).
+    client_crl: str | None = None
     access_log: str = "logs/access.log"
     error_log: str = "logs/error.log"
     pid_file: str = "logs/nginx.pid"
@@ -146,11 +155,12 @@ def template_variables(policy: dict[str, Any], options: RenderOptions) -> dict[s
     return {
         "ansible_managed": ANSIBLE_MANAGED,
         "gateway_proxy_policy": policy,
-        "gateway_proxy_model": build_gateway_model(policy, options.now or date.today()),
+        "gateway_proxy_model": build_gateway_model(policy, options.now or date.today(), server_names(options)),
         "gateway_proxy_listen": options.listen,
         "gateway_proxy_server_cert": options.server_cert,
         "gateway_proxy_server_key": options.server_key,
         "gateway_proxy_client_ca": options.client_ca,
+        "gateway_proxy_client_crl": options.client_crl or "",
         "gateway_proxy_access_log": options.access_log,
         "gateway_proxy_error_log": options.error_log,
         "gateway_proxy_pid_file": options.pid_file,
@@ -160,6 +170,11 @@ def template_variables(policy: dict[str, Any], options: RenderOptions) -> dict[s
         "gateway_proxy_user": options.user or "",
         "gateway_proxy_upstream_ca_bundle": options.upstream_ca_bundle,
     }
+
+
+def server_names(options: RenderOptions) -> list[str]:
+    """The gateway's own names, lower case (NGINX compares host names case-insensitively)."""
+    return [name.lower() for name in options.server_names]
 
 
 def comment(text: str) -> str:
@@ -227,5 +242,12 @@ def _check_options(options: RenderOptions) -> None:
         raise BadInputError(f"user {options.user!r} is not a user name")
     for what in ("server_cert", "server_key", "client_ca", "access_log", "error_log", "pid_file", "temp_dir"):
         safe_path(getattr(options, what), what)
+    if options.client_crl is not None:
+        safe_path(options.client_crl, "client_crl")
+    if not options.server_names:
+        raise BadInputError("server_names is empty", hint="name the host names clients reach the gateway by")
+    for name in options.server_names:
+        if not _SERVER_NAME.fullmatch(name):
+            raise BadInputError(f"server name {name!r} is not a host name or IP address", hint="e.g. gw.site.example")
     safe_path(options.credentials_dir, "credentials_dir")
     safe_path(options.upstream_ca_bundle, "upstream_ca_bundle")

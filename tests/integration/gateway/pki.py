@@ -42,16 +42,19 @@ def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
     path.chmod(0o600)
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key) -> x509.CertificateBuilder:
+def _builder(subject: x509.Name, issuer: x509.Name, public_key, expired: bool = False) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
+    # An expired certificate ended a day ago.
+    start, end = (now - datetime.timedelta(days=3), now - datetime.timedelta(days=1)) if expired else (
+        now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=2))  # fmt: skip
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
+        .not_valid_before(start)
+        .not_valid_after(end)
     )
 
 
@@ -69,12 +72,14 @@ def authority(directory: Path, name: str) -> Authority:
     return Authority(name, key, cert, path)
 
 
-def issue(ca: Authority, directory: Path, file_stem: str, subject: str, server_ip: str | None = None) -> Issued:
+def issue(
+    ca: Authority, directory: Path, file_stem: str, subject: str, server_ip: str | None = None, expired: bool = False
+) -> Issued:
     """A leaf certificate: a TLS server certificate for ``server_ip`` or a client certificate."""
     key = ec.generate_private_key(ec.SECP256R1())
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server_ip else ExtendedKeyUsageOID.CLIENT_AUTH
     builder = (
-        _builder(_name(subject), ca.cert.subject, key.public_key())
+        _builder(_name(subject), ca.cert.subject, key.public_key(), expired)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     )
@@ -87,3 +92,20 @@ def issue(ca: Authority, directory: Path, file_stem: str, subject: str, server_i
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     _write_key(key, key_path)
     return Issued(cert_path, key_path)
+
+
+def revocation_list(ca: Authority, revoked: list[Issued], path: Path) -> Path:
+    """A CRL of ``ca`` (valid for a day) revoking the given certificates, as PEM."""
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(now - datetime.timedelta(minutes=5))
+        .next_update(now + datetime.timedelta(days=1))
+    )
+    for issued in revoked:
+        serial = x509.load_pem_x509_certificate(issued.cert.read_bytes()).serial_number
+        entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+        builder = builder.add_revoked_certificate(entry)
+    path.write_bytes(builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    return path

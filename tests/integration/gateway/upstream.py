@@ -16,6 +16,8 @@ class Received:
     query: str
     headers: dict[str, str]
     body_length: int
+    # Every header line as received, in order (``headers`` keeps the last of repeated names).
+    lines: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -45,7 +47,8 @@ def _handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
             headers = {name.lower(): value for name, value in self.headers.items()}
-            recorder.add(Received(self.command, parts.path, parts.query, headers, len(body)))
+            lines = [(name.lower(), value) for name, value in self.headers.items()]
+            recorder.add(Received(self.command, parts.path, parts.query, headers, len(body), lines))
             payload = json.dumps({"upstream": True, "path": parts.path}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
