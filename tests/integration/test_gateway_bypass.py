@@ -119,6 +119,8 @@ def test_gateway_and_reference_agree_and_the_upstream_sees_only_what_was_allowed
     line = log_line(gateway.access_log, request_id)
     assert_valid_log_line(line)
     reached = gateway.upstream.recorder.snapshot()[before:]
+    # Every answer, refusal or upstream's, keeps browsers on HTTPS.
+    assert reply.headers["strict-transport-security"] == "max-age=31536000"
 
     if not expected.allowed:
         assert (reply.status, line["decision"], line["reason"]) == (expected.status, "deny", expected.reason)
