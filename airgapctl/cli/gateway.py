@@ -30,6 +30,14 @@ LISTEN_OPT = typer.Option(
 SERVER_CERT_OPT = typer.Option(DEFAULTS.server_cert, "--server-cert", help="Gateway TLS certificate (PEM).")
 SERVER_KEY_OPT = typer.Option(DEFAULTS.server_key, "--server-key", help="Private key of --server-cert (PEM).")
 CLIENT_CA_OPT = typer.Option(DEFAULTS.client_ca, "--client-ca", help="CA certificate(s) that sign client certificates.")
+CLIENT_CRL_OPT = typer.Option(
+    None, "--client-crl", help="Revocation list(s) (PEM) of the client CA(s); revoked certificates are refused."
+)
+SERVER_NAME_OPT = typer.Option(
+    list(DEFAULTS.server_names),
+    "--server-name",
+    help="A name clients reach the gateway by (Host and TLS server name); repeat for more. Any other is refused.",
+)
 ACCESS_LOG_OPT = typer.Option(None, "--access-log", help="JSON access log file. [default: DIR/logs/access.log]")
 ERROR_LOG_OPT = typer.Option(None, "--error-log", help="NGINX error log file. [default: DIR/logs/error.log]")
 CREDENTIALS_OPT = typer.Option(
@@ -78,6 +86,8 @@ def render(
     server_cert: Path = SERVER_CERT_OPT,
     server_key: Path = SERVER_KEY_OPT,
     client_ca: Path = CLIENT_CA_OPT,
+    client_crl: Path | None = CLIENT_CRL_OPT,
+    server_name: list[str] = SERVER_NAME_OPT,
     access_log: Path | None = ACCESS_LOG_OPT,
     error_log: Path | None = ERROR_LOG_OPT,
     credentials_dir: Path = CREDENTIALS_OPT,
@@ -91,6 +101,8 @@ def render(
         server_cert=_absolute(server_cert),
         server_key=_absolute(server_key),
         client_ca=_absolute(client_ca),
+        client_crl=_absolute(client_crl) if client_crl else None,
+        server_names=tuple(server_name),
         access_log=_absolute(access_log) if access_log else DEFAULTS.access_log,
         error_log=_absolute(error_log) if error_log else DEFAULTS.error_log,
         credentials_dir=_absolute(credentials_dir),

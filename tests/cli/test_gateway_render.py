@@ -38,6 +38,12 @@ def test_schema_invalid_policy_is_exit_2_with_one_line_naming_file_and_path(cli,
         (["--policy", str(FIXTURES / "minimal.policy.json"), "--now", "tomorrow"], "--now 'tomorrow' is not a date"),
         (["--policy", str(FIXTURES / "minimal.policy.json"), "--listen", "127.0.0.1"], "listen '127.0.0.1' is not"),
         (["--policy", str(FIXTURES / "minimal.policy.json"), "--worker-processes", "0"], "worker_processes '0' must"),
+        # A name that could end NGINX's server_name directive and start another never reaches the file.
+        (
+            ["--policy", str(FIXTURES / "minimal.policy.json"), "--server-name", "gw; include /etc/shadow"],
+            "server name 'gw; include /etc/shadow' is not a host name or IP address",
+        ),
+        (["--policy", str(FIXTURES / "minimal.policy.json"), "--server-name", "-gw"], "server name '-gw' is not"),
     ],
 )
 def test_bad_input_is_exit_2(cli, tmp_path, args, message):
@@ -93,3 +99,15 @@ def test_nginx_rejecting_the_result_is_exit_1_with_its_first_error(cli, tmp_path
     _assert_one_line_error(result, "nginx -t rejected the rendered configuration: [emerg] cannot load certificate")
     assert f"{tmp_path / 'gw'} was not created" in result.stderr
     assert not (tmp_path / "gw").exists()
+
+
+@pytest.mark.integration
+def test_server_names_and_a_crl_are_rendered(cli, tmp_path, tls_files):
+    crl = pki.revocation_list(pki.authority(tmp_path, "crl-ca"), [], tmp_path / "client.crl")
+    out = tmp_path / "gw"
+    args = [*_render_args(out, tls_files), "--server-name", "gw1.example.internal", "--server-name", "10.0.0.5"]
+    result = cli(*args, "--client-crl", str(crl))
+    assert result.exit_code == 0, result.stderr
+    server = (out / "gateway" / "server.conf").read_text()
+    assert "server_name gw1.example.internal 10.0.0.5;" in server
+    assert f"ssl_crl {crl};" in server
