@@ -48,6 +48,8 @@ class ExitCode(IntEnum):
     BUNDLE_PART_ALTERED = trust.PART_ALTERED
     # verify --require-attestation: no passing test record, or roles/playbooks differ from the tested ones.
     BUNDLE_ATTESTATION = trust.ATTESTATION
+    # The bundle's name is not the one the site takes (bundle verify --expect-name, the airgap_repo role).
+    BUNDLE_UNEXPECTED_NAME = trust.UNEXPECTED_NAME
 
 
 class AirgapError(Exception):
@@ -141,6 +143,10 @@ class BundleAttestationError(BundleRejectedError):
     exit_code = ExitCode.BUNDLE_ATTESTATION
 
 
+class BundleUnexpectedNameError(BundleRejectedError):
+    exit_code = ExitCode.BUNDLE_UNEXPECTED_NAME
+
+
 class AuditFindingsError(AirgapError):
     """The audit ran and found something at or above --fail-on (the report says what)."""
 
@@ -163,6 +169,7 @@ _TRUST_ERRORS: dict[int, type[AirgapError]] = {
     trust.PART_MISSING: BundlePartMissingError,
     trust.PART_ALTERED: BundlePartAlteredError,
     trust.ATTESTATION: BundleAttestationError,
+    trust.UNEXPECTED_NAME: BundleUnexpectedNameError,
 }
 
 

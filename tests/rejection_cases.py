@@ -27,6 +27,8 @@ class Case:
     mutate: Callable[[Path, Path], None]
     code: int
     message: str
+    # The bundle name the verifier is told to take (bundle verify --expect-name, the module's name).
+    expect_name: str | None = None
 
 
 def _document(root: Path) -> dict:
@@ -165,6 +167,21 @@ def _signed_not_json(root, private):
     resign(root, private, data=b"{not json\n")
 
 
+def _surrogate_path(files):
+    files.append({"path": "zz\ud800", "size": 1, "sha256": "0" * 64, "kind": "file"})
+
+
+def _claims_control_characters(root, _):
+    # Unsigned text must not reach a one-line message: the signature fails, the claim is not shown.
+    document = _document(root)
+    document["key_id"] = "\n\x1b[2Jx"
+    (root / "manifest.json").write_text(json.dumps(document, sort_keys=True, indent=2) + "\n")
+
+
+def _untouched(root, _):
+    pass
+
+
 def _expired(root, private):
     resign(root, private, {**_document(root), "expires": "2025-06-01T00:00:00Z"})
 
@@ -186,6 +203,7 @@ CASES = [
     Case("no signature", _drop_signature, trust.SIGNATURE, "manifest.json.sig is missing"),
     Case("garbled signature", _garbled_signature, trust.SIGNATURE, "is not one line of base64"),
     Case("misstated signer", _edited(key_id="0" * 64), trust.SIGNATURE, "names key 000000000000"),
+    Case("claimed key unprintable", _claims_control_characters, trust.SIGNATURE, "the manifest claims key ?,"),
     Case("unknown field", _edited(unexpected=True), trust.MANIFEST_INVALID, "unknown key 'unexpected'"),
     Case("sequence as text", _edited(sequence="2"), trust.MANIFEST_INVALID, "/sequence"),
     Case("sequence zero", _edited(sequence=0), trust.MANIFEST_INVALID, "/sequence"),
@@ -194,6 +212,7 @@ CASES = [
     Case("files not a list", _edited(files={}), trust.MANIFEST_INVALID, "/files: is not an array"),
     Case("name unsafe", _edited(name="../site-a"), trust.MANIFEST_INVALID, "/name"),
     Case("sbom not listed", _edited(sbom="elsewhere.json"), trust.MANIFEST_INVALID, "/sbom"),
+    Case("sbom not a path", _edited(sbom=[]), trust.MANIFEST_INVALID, "/sbom"),
     Case("path escapes", _files_edited(_escape), trust.MANIFEST_INVALID, "'../escape.deb' is not allowed"),
     Case("absolute path", _files_edited(_absolute), trust.MANIFEST_INVALID, "'/etc/passwd' is not allowed"),
     Case("reserved name", _files_edited(_reserved), trust.MANIFEST_INVALID, "'manifest.json.sig' is not allowed"),
@@ -201,8 +220,10 @@ CASES = [
     Case("file listed twice", _files_edited(_twice), trust.MANIFEST_INVALID, "is listed twice"),
     Case("size as text", _files_edited(_string_size), trust.MANIFEST_INVALID, "/files/0/size"),
     Case("unknown kind", _files_edited(_unknown_kind), trust.MANIFEST_INVALID, "/files/0/kind"),
+    Case("path not text", _files_edited(_surrogate_path), trust.MANIFEST_INVALID, "is not allowed in a bundle"),
     Case("duplicate keys", _duplicate_keys, trust.MANIFEST_INVALID, "duplicate key 'name'"),
     Case("signed garbage", _signed_not_json, trust.MANIFEST_INVALID, "manifest.json is not valid JSON"),
     Case("expired", _expired, trust.EXPIRED, "expired at 2025-06-01T00:00:00Z"),
     Case("replay", _edited(sequence=1), trust.ROLLBACK, "replay: bundle site-a sequence 1 is not newer"),
+    Case("another name expected", _untouched, trust.UNEXPECTED_NAME, "'site-a' is not the bundle", "site-b"),
 ]

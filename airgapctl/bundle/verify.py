@@ -91,6 +91,7 @@ def verify_bundle(
     ledger_path: Path | None = None,
     require_attestation: bool = False,
     progress: Reporter = NO_PROGRESS,
+    expected_name: str | None = None,
 ) -> VerifyResult:
     """Verify ``bundle_dir`` and accept it (state, ledger) only when every check passed.
 
@@ -109,6 +110,7 @@ def verify_bundle(
             allow_downgrade=allow_downgrade,
             after_files=_attested if require_attestation else None,
             progress=_hashing_bar(progress),
+            expected_name=expected_name,
         )
     manifest = manifest_from_document(verdict.manifest, MANIFEST_NAME)
     return VerifyResult(

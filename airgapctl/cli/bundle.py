@@ -49,6 +49,9 @@ REQUIRE_ATTESTATION_OPT = typer.Option(
     "--require-attestation",
     help="Refuse media without a passing test record for exactly its roles and playbooks.",
 )
+EXPECT_NAME_OPT = typer.Option(
+    None, "--expect-name", metavar="NAME", help="Refuse a bundle of any other name (exit 23)."
+)
 PART_SIZE_OPT = typer.Option(
     ..., "--part-size", help="Part size: 700M, 4000M, 4G (K/M/G/T = 1024^n; KB/MB/GB/TB = 1000^n)."
 )
@@ -134,6 +137,7 @@ def verify(
     allow_downgrade: bool = DOWNGRADE_OPT,
     check_only: bool = CHECK_ONLY_OPT,
     require_attestation: bool = REQUIRE_ATTESTATION_OPT,
+    expect_name: str | None = EXPECT_NAME_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Verify a bundle, failing closed; record it as accepted only if every check passes."""
@@ -144,6 +148,7 @@ def verify(
         allow_downgrade=allow_downgrade,
         ledger_path=None if check_only else ledger,
         require_attestation=require_attestation,
+        expected_name=expect_name,
         progress=_terminal_bars(as_json),
     )
     for warning in result.warnings:

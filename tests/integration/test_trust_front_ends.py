@@ -36,6 +36,7 @@ PLAYBOOK = """
         pubkey: "{{ pubkey }}"
         state_dir: "{{ item.state }}"
         ledger: "{{ item.ledger }}"
+        name: "{{ item.name | default(omit) }}"
       loop: "{{ cases }}"
       register: verified
       failed_when: false
@@ -71,15 +72,20 @@ def test_airgapctl_and_the_module_give_the_same_code_and_ledger_entry(tmp_path):
             case.mutate(site["bundle"], private)
         try:
             verify_bundle(
-                site["bundle"], public, state_dir=site["state_a"], ledger_path=site["state_a"] / "ledger.jsonl"
+                site["bundle"],
+                public,
+                state_dir=site["state_a"],
+                ledger_path=site["state_a"] / "ledger.jsonl",
+                expected_name=case.expect_name if case else None,
             )
             expected.append(0)
         except AirgapError as error:
             expected.append(int(error.exit_code))
         sites.append(site)
     assert expected == [0, *(case.code for case in CASES)]
-    cases = [{"path": str(s["bundle"]), "state": str(s["state_b"]), "ledger": str(s["state_b"] / "ledger.jsonl")}
-             for s in sites]  # fmt: skip
+    cases = [{"path": str(s["bundle"]), "state": str(s["state_b"]), "ledger": str(s["state_b"] / "ledger.jsonl"),
+              **({"name": case.expect_name} if case and case.expect_name else {})}
+             for s, case in zip(sites, [None, *CASES], strict=True)]  # fmt: skip
     (tmp_path / "vars.json").write_text(json.dumps({"cases": cases, "pubkey": str(public),
                                                     "results": str(tmp_path / "results.json")}))  # fmt: skip
     (tmp_path / "play.yml").write_text(PLAYBOOK)

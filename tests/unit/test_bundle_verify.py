@@ -67,7 +67,7 @@ def test_each_rejection_has_its_code_and_message_and_changes_no_state(tmp_path, 
     case.mutate(root, keys[0])
     state_before, accepted_before = (state / "accepted.json").read_bytes(), _ledger_lines(ledger)
     with pytest.raises(AirgapError) as error:
-        verify_bundle(root, keys[1], state_dir=state, ledger_path=ledger)
+        verify_bundle(root, keys[1], state_dir=state, ledger_path=ledger, expected_name=case.expect_name)
     assert error.value.exit_code == code
     assert message in error.value.message
     assert "\n" not in error.value.message

@@ -7,6 +7,7 @@ import copy
 import json
 import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,10 @@ def _variants(good: dict) -> list[tuple[str, dict]]:
         ("attestation", []),
         ("attestation", {"any": "thing"}),
         ("sbom", None),
+        ("sbom", []),
+        ("sbom", {}),
+        ("version", 1),
+        ("key_id", None),
         ("extra", 1),
     ]:
         out.append((f"{key}={value!r}", {**good, key: value}))
@@ -126,7 +131,18 @@ def test_the_cores_manifest_check_agrees_with_the_schema(good_document):
 
 
 def test_the_core_is_stricter_than_json_schema_only_where_json_schema_is_loose(good_document):
-    # JSON Schema counts 2.0 as an integer; a sequence or size written as a float is not ours.
+    # JSON Schema counts 2.0 as an integer, and Python's '$' matches before a final newline; a
+    # sequence or size written as a float, a name ending in a newline, or a path holding a lone
+    # surrogate (no file name a manifest can list) is not ours.
+    first = good_document["files"][0]
+    for document in (
+        {**good_document, "name": "site-a\n"},
+        {**good_document, "key_id": good_document["key_id"] + "\n"},
+        {**good_document, "files": [{**first, "path": "zz\ud800"}]},
+    ):
+        assert validator("manifest").is_valid(document)
+        with pytest.raises(trust.TrustError):
+            trust.check_manifest(document, "manifest.json")
     for document in (
         {**good_document, "sequence": 2.0},
         {**good_document, "files": [{**good_document["files"][0], "size": 2500.0}, *good_document["files"][1:]]},
@@ -150,3 +166,85 @@ def test_a_cut_ledger_line_refuses_the_next_append(tmp_path):
     with pytest.raises(trust.TrustError) as error:
         trust.append_attempt(ledger, trust.new_attempt("x"), "rejected", "r", 10, "2026-01-01T00:00:00Z")
     assert error.value.code == trust.LEDGER_BROKEN and "line 1 is incomplete" in error.value.message
+
+
+def _entries(ledger: Path) -> list[dict]:
+    return [json.loads(line) for line in ledger.read_text().splitlines()]
+
+
+def _append(ledger: Path) -> None:
+    trust.append_attempt(ledger, trust.new_attempt("x"), "rejected", "r", 10, "2026-01-01T00:00:00Z")
+
+
+@pytest.mark.parametrize("damage", ["last line removed", "head removed", "line edited", "lines added"])
+def test_an_append_never_covers_damage_the_head_file_reveals(tmp_path, damage):
+    ledger = tmp_path / "ledger.jsonl"
+    for _ in range(3):
+        _append(ledger)
+    lines = ledger.read_bytes().splitlines(keepends=True)
+    if damage == "last line removed":
+        ledger.write_bytes(b"".join(lines[:-1]))
+    elif damage == "head removed":
+        Path(f"{ledger}.head").unlink()
+    elif damage == "line edited":
+        ledger.write_bytes(b"".join([*lines[:-1], lines[-1].replace(b'"r"', b'"s"')]))
+    else:
+        ledger.write_bytes(b"".join([*lines, lines[-1], lines[-1]]))
+    damaged = (ledger.read_bytes(), Path(f"{ledger}.head").read_bytes() if damage != "head removed" else None)
+    for call in (lambda: trust.check_appendable(ledger), lambda: _append(ledger)):
+        with pytest.raises(trust.TrustError) as error:
+            call()
+        assert error.value.code == trust.LEDGER_BROKEN
+    head = Path(f"{ledger}.head")
+    assert (ledger.read_bytes(), head.read_bytes() if head.exists() else None) == damaged
+
+
+def test_one_line_past_the_head_is_a_cut_short_append_and_still_appendable(tmp_path):
+    ledger = tmp_path / "ledger.jsonl"
+    _append(ledger)
+    head = Path(f"{ledger}.head").read_bytes()
+    _append(ledger)
+    Path(f"{ledger}.head").write_bytes(head)  # the second append's head update never happened
+    _append(ledger)
+    assert [entry["entry"] for entry in _entries(ledger)] == [1, 2, 3]
+
+
+@pytest.fixture
+def sealed(tmp_path) -> tuple[Path, Path]:
+    private, public = make_keys(tmp_path / "keys")
+    return make_bundle(tmp_path / "b", private), public
+
+
+def _ok(raw_key, data, signature) -> bool:
+    from airgapctl.bundle.keys import signature_ok
+
+    return signature_ok(raw_key, data, signature)
+
+
+def test_the_ledger_records_an_acceptance_before_the_state_moves(tmp_path, sealed, monkeypatch):
+    root, public = sealed
+    state, ledger = tmp_path / "state", tmp_path / "ledger.jsonl"
+
+    def refuse(*_):
+        raise trust.TrustError(trust.ENVIRONMENT, "cannot write the state file: disk full")
+
+    monkeypatch.setattr(trust.records, "write_accepted", refuse)
+    with pytest.raises(trust.TrustError, match="disk full"):
+        trust.verify(str(root), public, _ok, datetime.now(UTC), state_dir=state, ledger=ledger)
+    assert [e["result"] for e in _entries(ledger)] == ["accepted", "rejected"]
+    assert _entries(ledger)[-1]["exit_code"] == trust.ENVIRONMENT
+    assert not (state / "accepted.json").exists()
+
+
+def test_a_check_that_records_nothing_writes_nothing_and_still_refuses_a_replay(tmp_path, sealed):
+    root, public = sealed
+    fresh = tmp_path / "fresh-state"
+    trust.verify(str(root), public, _ok, datetime.now(UTC), state_dir=fresh, ledger=tmp_path / "l", commit=False)
+    assert not fresh.exists() and not (tmp_path / "l").exists()
+    state = tmp_path / "state"
+    trust.verify(str(root), public, _ok, datetime.now(UTC), state_dir=state)
+    before = sorted(p.name for p in state.iterdir()), (state / "accepted.json").read_bytes()
+    with pytest.raises(trust.TrustError) as error:
+        trust.verify(str(root), public, _ok, datetime.now(UTC), state_dir=state, commit=False)
+    assert error.value.code == trust.ROLLBACK
+    assert (sorted(p.name for p in state.iterdir()), (state / "accepted.json").read_bytes()) == before

@@ -26,13 +26,14 @@ MANIFEST_INVALID = 19  # a correctly signed manifest or part index does not matc
 PART_MISSING = 20  # a part the signed part index lists was not given
 PART_ALTERED = 21  # a part's size or SHA-256 differs from the signed part index
 ATTESTATION = 22  # no passing test record, or roles/playbooks differ from the tested ones
+UNEXPECTED_NAME = 23  # the bundle's name is not the one the site takes
 # The rejection classes by name, as the Ansible role reports them.
 CLASS_NAMES = {
     SIGNATURE: "signature", FILE_MISSING: "missing", FILE_EXTRA: "extra", FILE_ALTERED: "altered",
     ROLLBACK: "rollback", EXPIRED: "expired", FOREIGN_PART: "foreign-part", UNSAFE_ENTRY: "unsafe",
     LEDGER_BROKEN: "ledger", MANIFEST_INVALID: "invalid", PART_MISSING: "part-missing",
     PART_ALTERED: "part-altered", ATTESTATION: "attestation", BAD_INPUT: "bad-input",
-    ENVIRONMENT: "environment", FAILED: "failed",
+    ENVIRONMENT: "environment", FAILED: "failed", UNEXPECTED_NAME: "name",
 }  # fmt: skip
 
 MANIFEST_NAME = "manifest.json"
@@ -52,12 +53,24 @@ SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")  # DER SubjectPublicKeyI
 TIME_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
+def _encodable(text):
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return False
+    return True
+
+
 class TrustError(Exception):
     """A failed trust check: ``code`` is its exit code, ``message`` one line, ``hint`` the fix."""
 
     def __init__(self, code, message, hint=None):
         # A file name that is not UTF-8 is shown escaped (\xff), so every output can carry the message.
-        message = message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        message = (
+            message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            if _encodable(message)
+            else message.encode("utf-8", "backslashreplace").decode("utf-8")
+        )
         super().__init__(message)
         self.code, self.message, self.hint = code, message, hint
 

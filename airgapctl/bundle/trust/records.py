@@ -50,46 +50,53 @@ def write_accepted(state_dir, records):
 
 
 @contextlib.contextmanager
-def state_lock(state_dir):
-    """Hold the state directory's exclusive lock (the directory is created 0750 if missing)."""
+def state_lock(state_dir, create=True):
+    """Hold the state directory's lock: exclusive, creating the directory (0750) and the lock file;
+    or, with ``create`` false (a check that records nothing), shared, and only if they exist."""
+    lock = os.path.join(state_dir, LOCK_FILE)
+    if not create and not os.path.lexists(lock):
+        yield
+        return
     try:
-        os.makedirs(state_dir, mode=0o750, exist_ok=True)
-        fd = os.open(os.path.join(state_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o640)
+        if create:
+            os.makedirs(state_dir, mode=0o750, exist_ok=True)
+        flags = os.O_RDWR | os.O_CREAT if create else os.O_RDONLY
+        fd = os.open(lock, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o640)
     except OSError as error:
         raise TrustError(ENVIRONMENT, f"cannot use state directory {state_dir}: {error.strerror}") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX if create else fcntl.LOCK_SH)
         yield
     finally:
         os.close(fd)  # closing releases the lock
 
 
-def accept_sequence(manifest, digest, state_dir, allow_downgrade, now, commit=True):
-    """(last accepted sequence or None, downgrade, warnings); records this one unless ``commit`` is false."""
-    if state_dir is None:
-        return None, False, False, ("sequence not checked: no state directory given",)
-    with state_lock(state_dir):
-        records = read_accepted(state_dir)
-        previous = records.get(manifest["name"])
-        last = previous["sequence"] if previous else None
-        downgrade = last is not None and manifest["sequence"] <= last
-        what = "replay" if manifest["sequence"] == last else "rollback"
-        if downgrade and not allow_downgrade:
-            raise TrustError(
-                ROLLBACK,
-                f"{what}: bundle {manifest['name']} sequence {manifest['sequence']} is not newer than "
-                f"the last accepted sequence {last}",
-                "only a bundle with a higher sequence is accepted; allowing a downgrade overrides, on purpose",
-            )
-        if commit:
-            highest = max(manifest["sequence"], previous["highest_sequence"] if previous else 0)
-            records[manifest["name"]] = {
-                "sequence": manifest["sequence"], "highest_sequence": highest, "version": manifest["version"],
-                "manifest_sha256": digest, "key_id": manifest["key_id"], "accepted": format_utc(now),
-            }  # fmt: skip
-            write_accepted(state_dir, records)
+def check_sequence(manifest, records, allow_downgrade):
+    """(last accepted sequence or None, downgrade, warnings) against ``records``; ROLLBACK unless allowed."""
+    previous = records.get(manifest["name"])
+    last = previous["sequence"] if previous else None
+    downgrade = last is not None and manifest["sequence"] <= last
+    what = "replay" if manifest["sequence"] == last else "rollback"
+    if downgrade and not allow_downgrade:
+        raise TrustError(
+            ROLLBACK,
+            f"{what}: bundle {manifest['name']} sequence {manifest['sequence']} is not newer than "
+            f"the last accepted sequence {last}",
+            "only a bundle with a higher sequence is accepted; allowing a downgrade overrides, on purpose",
+        )
     notes = (f"accepted as a deliberate {what}: sequence {manifest['sequence']}, last accepted {last}",)
-    return last, True, downgrade, notes if downgrade else ()
+    return last, downgrade, notes if downgrade else ()
+
+
+def record_accepted(state_dir, records, manifest, digest, now):
+    """Write ``manifest`` as the last accepted bundle of its name (under the exclusive state lock)."""
+    previous = records.get(manifest["name"])
+    highest = max(manifest["sequence"], previous["highest_sequence"] if previous else 0)
+    records = {**records, manifest["name"]: {
+        "sequence": manifest["sequence"], "highest_sequence": highest, "version": manifest["version"],
+        "manifest_sha256": digest, "key_id": manifest["key_id"], "accepted": format_utc(now),
+    }}  # fmt: skip
+    write_accepted(state_dir, records)
 
 
 # The import ledger: one hash-chained JSON line per verification attempt, accepted or rejected.
@@ -143,11 +150,40 @@ def ledger_lines(content, path):
     return content.splitlines(keepends=True)
 
 
+def _broken(path, problem):
+    return TrustError(LEDGER_BROKEN, f"ledger {path}: {problem}",
+                      "check it with airgapctl bundle ledger verify; restore it from a backup")  # fmt: skip
+
+
+def _check_head(path, lines):
+    """Refuse to append to a ledger whose head file no longer matches it: a line removed or edited
+    since the last append must stay visible, not be covered by a new head."""
+    head_file = head_path(path)
+    if not os.path.lexists(head_file):
+        if lines:
+            raise _broken(path, f"head file {head_file} is missing (removed)")
+        return
+    try:
+        head = json.loads(read_regular_file(head_file, 4096, "ledger head"))
+        entries, last = head["entries"], head["last_sha256"]
+    except (TrustError, ValueError, TypeError, KeyError):
+        raise _broken(path, f"head file {head_file} is not valid (edited)") from None
+    if type(entries) is not int or not 0 <= entries <= len(lines):
+        raise _broken(path, f"the head records {entries!r} entries, the ledger holds {len(lines)} (lines removed)")
+    if entries and line_hash(lines[entries - 1]) != last:
+        raise _broken(path, f"line {entries} does not match the head file (edited)")
+    # One line past the head is an append whose head update was cut short; more is not ours.
+    if len(lines) - entries > 1:
+        raise _broken(path, f"{len(lines) - entries} lines after the head's {entries} (added)")
+
+
 def check_appendable(path):
     """Fail before a verification starts when its outcome could not be recorded."""
     fd = _open_for_append(path)
     try:
-        ledger_lines(_read_all(fd), path)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        lines = ledger_lines(_read_all(fd), path)
+        _check_head(path, lines)
     finally:
         os.close(fd)
 
@@ -163,6 +199,7 @@ def append_attempt(path, attempt, result, reason, exit_code, time):
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         lines = ledger_lines(_read_all(fd), path)
+        _check_head(path, lines)
         entry = {
             **{key: attempt[key] for key in ATTEMPT_FIELDS},
             "entry": len(lines) + 1,

@@ -44,6 +44,11 @@ options:
     description: Accept a sequence not above the last accepted one (a deliberate replay or rollback).
     type: bool
     default: false
+  name:
+    description:
+      - The bundle name this host takes; a bundle of another name is refused (exit code 23) before
+        anything is recorded as accepted. Unset takes any name.
+    type: str
   record:
     description:
       - True for an import attempt (sequence checked and recorded, attempt appended to the ledger).
@@ -120,7 +125,7 @@ warnings_list:
   type: list
   elements: str
 rejected:
-  description: The rejection class (signature, missing, extra, altered, rollback, expired, unsafe, invalid, ...).
+  description: The rejection class (signature, missing, extra, altered, rollback, expired, unsafe, invalid, name, ...).
   returned: failure
   type: str
   sample: altered
@@ -151,6 +156,7 @@ def run(module, now):
             ledger=params["ledger"] if params["record"] else None,
             allow_downgrade=params["allow_downgrade"],
             commit=recording,
+            expected_name=params["name"],
         )
     except TrustError as error:
         module.fail_json(msg="bundle rejected: " + error.message, rejected=CLASS_NAMES.get(error.code, "failed"),
@@ -181,6 +187,7 @@ def main():
             "ledger": {"type": "path", "default": "/var/lib/airgap/ledger.jsonl"},
             "allow_downgrade": {"type": "bool", "default": False},
             "record": {"type": "bool", "default": True},
+            "name": {"type": "str"},
         },
         supports_check_mode=True,
     )

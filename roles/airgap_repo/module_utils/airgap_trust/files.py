@@ -96,6 +96,10 @@ def is_safe_relative_path(path):
     """A relative POSIX path that stays inside its root: no '/', '.', '..' or empty segments."""
     if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path or "\x00" in path:
         return False
+    try:
+        path.encode("utf-8")  # a lone surrogate names no file a manifest can list
+    except UnicodeEncodeError:
+        return False
     return all(part not in ("", ".", "..") for part in path.split("/")) and str(PurePosixPath(path)) == path
 
 
@@ -129,7 +133,10 @@ def list_tree(root, skip=()):
             empty_dirs.append(prefix.rstrip("/"))
         for entry in entries:
             rel = f"{prefix}{entry.name}"
-            info = entry.stat(follow_symlinks=False)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as error:  # gone or unreadable between listing and looking
+                raise TrustError(BAD_INPUT, f"cannot read {rel} in the bundle: {error.strerror}") from None
             if stat.S_ISDIR(info.st_mode):
                 pending.append(f"{rel}/")
             elif stat.S_ISREG(info.st_mode):

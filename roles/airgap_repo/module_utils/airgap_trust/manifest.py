@@ -177,7 +177,7 @@ def check_manifest(document, label):
     _check_text(document, "key_id", _SHA256, label)
     _check_files_list(document["files"], label)
     sbom = document["sbom"]
-    if sbom is not None and sbom not in {entry["path"] for entry in document["files"]}:
+    if sbom is not None and (not isinstance(sbom, str) or sbom not in {entry["path"] for entry in document["files"]}):
         raise _invalid(label, "/sbom", f"{sbom!r} is not one of the listed files")
     if document["attestation"] is not None and not isinstance(document["attestation"], dict):
         raise _invalid(label, "/attestation", "is neither an object nor null")
@@ -213,7 +213,8 @@ def _claimed_key_id(data):
         claimed = json.loads(data).get("key_id")
     except (ValueError, AttributeError, RecursionError):
         return "?"
-    return claimed[:HASH_PREFIX] if isinstance(claimed, str) else "?"
+    # Unsigned text: shown only when it is a key id, so it cannot carry control characters.
+    return claimed[:HASH_PREFIX] if isinstance(claimed, str) and _SHA256.fullmatch(claimed) else "?"
 
 
 def _count(problems, what):
