@@ -1,0 +1,333 @@
+"""What the rendered gateway costs per request, side by side with a bare NGINX proxy on loopback.
+
+Run by hand (never from the test suite):
+
+    .venv/bin/python -m benchmarks.gateway_overhead [--requests 32000] [--rounds 5] [--sizes 200,2100]
+
+Three NGINX instances on 127.0.0.1: a static upstream (one worker answering a fixed small body, so
+it is not the bottleneck); the gateway rendered from a policy of SIZE operations (mutual TLS, JSON
+access log on, rate limits present but generous enough never to trigger); and a bare reverse proxy
+with the same TLS and client-certificate settings in front of the same upstream (no policy, no
+access log). Both proxies run 2 workers. ApacheBench (``ab -k -c 32``, presenting a client
+certificate) sends, for each size: a GET of the first declared operation, a GET of the last one
+(policy order: the route it takes is tried after every other GET route), and a GET of an undeclared
+path (404 from the gateway, served by the bare proxy). Each case runs ROUNDS times against both,
+alternating which goes first; the medians are printed with the gateway/bare ratios. CPU per request
+is the NGINX workers' user+system time (/proc/PID/stat) over the run, divided by the requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from airgapctl.gateway.model import TLS12_CIPHERS
+from airgapctl.gateway.render import RenderOptions, render_gateway
+from airgapctl.specs.routing import Request, Router
+from tests.integration.gateway import pki
+from tests.integration.gateway import policy_builder as pb
+from tests.integration.gateway.client import GatewayClient
+from tests.integration.gateway.nginx_process import RunningNginx, free_port
+
+CONCURRENCY = 32
+WARM_UP = 2_000  # requests before a case's timed runs
+WORKERS = 2
+# A client from the middle of large_policy's 100 (identity is matched in client order), given
+# every role so that any operation is callable.
+BENCH_CLIENT = "client50"
+# Rates and bursts large_policy uses, scaled by this (a burst of b becomes (b + 1) * RATE_SCALE: NGINX
+# counts in milliseconds, so a burst of 0 refuses a second request within the same one): as many
+# zones as before, none ever reached at loopback speed.
+RATE_SCALE = 10_000
+UNDECLARED_PATH = "/svc0/undeclared/1"
+UPSTREAM_BODY = '{"upstream":"static"}'
+TICKS = os.sysconf("SC_CLK_TCK")
+AB_HINT = "ab (ApacheBench) is not installed: apt-get install -y apache2-utils"
+
+
+@dataclass
+class Run:
+    requests: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us: float  # NGINX workers' CPU per request
+
+
+@dataclass
+class Case:
+    name: str
+    path: str
+    status: int  # what the gateway must answer (the bare proxy always serves)
+
+
+def _common_http(prefix: Path) -> str:
+    temp = prefix / "tmp"
+    temp.mkdir(parents=True, exist_ok=True)
+    paths = "\n".join(
+        f"    {kind}_temp_path {temp}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"{paths}\n    access_log off;\n    server_tokens off;\n"
+
+
+def write_upstream(prefix: Path, port: int) -> None:
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    (prefix / "nginx.conf").write_text(
+        f"""worker_processes 1;
+pid logs/nginx.pid;
+error_log logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+{_common_http(prefix)}
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        default_type application/json;
+        location / {{ return 200 '{UPSTREAM_BODY}'; }}
+    }}
+}}
+"""
+    )
+
+
+def write_bare_proxy(prefix: Path, port: int, upstream_port: int, server: pki.Issued, client_ca: Path) -> None:
+    """A plain reverse proxy with the gateway's TLS and client-certificate settings."""
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    (prefix / "nginx.conf").write_text(
+        f"""worker_processes {WORKERS};
+pid logs/nginx.pid;
+error_log logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+{_common_http(prefix)}
+    ssl_certificate {server.cert};
+    ssl_certificate_key {server.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers {":".join(TLS12_CIPHERS)};
+    ssl_prefer_server_ciphers on;
+    ssl_session_cache off;
+    ssl_session_tickets off;
+    ssl_client_certificate {client_ca};
+    ssl_verify_client on;
+    ssl_verify_depth 2;
+    upstream static {{
+        server 127.0.0.1:{upstream_port};
+        keepalive {CONCURRENCY};
+    }}
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        location / {{
+            proxy_pass http://static;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
+    )
+
+
+def bench_policy(operations: int, upstream_url: str) -> dict[str, Any]:
+    document = pb.large_policy(operations, upstream_url)
+    for item in (*document["roles"], *document["operations"], *document["clients"]):
+        if item["rate_limit"]:
+            limit = item["rate_limit"]
+            item["rate_limit"] = pb.rate(limit["per_second"] * RATE_SCALE, (limit["burst"] + 1) * RATE_SCALE)
+    client = next(c for c in document["clients"] if c["name"] == BENCH_CLIENT)
+    client["roles"] = sorted(role["name"] for role in document["roles"])
+    document["policy_id"] = pb.policy_id(document)
+    return document
+
+
+def cases(policy: dict[str, Any]) -> list[Case]:
+    """First and last served GET in policy order, and an undeclared path; checked against the reference router."""
+    router = Router(policy)
+    served = []
+    for op in policy["operations"]:
+        path = op["gateway_path"].replace("{id}", "42")
+        if op["method"] == "GET" and router.decide(Request("GET", path, BENCH_CLIENT)).allowed:
+            served.append(path)
+    chosen = [Case("first GET", served[0], 200), Case("last GET", served[-1], 200), Case("404", UNDECLARED_PATH, 404)]
+    for case in chosen:
+        decision = router.decide(Request("GET", case.path, BENCH_CLIENT))
+        assert (decision.status or 200) == case.status, (case, decision)
+    return chosen
+
+
+def worker_ticks(master: int) -> int:
+    """User+system clock ticks of the master's children (the workers) so far."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total
+
+
+def ab(port: int, path: str, requests: int, client_pem: Path, csv: Path, time_limit: int) -> tuple[int, float, int]:
+    """(complete, requests/s, non-2xx) of one ApacheBench run; percentiles go to ``csv``."""
+    argv = ["ab", "-q", "-k", "-c", str(CONCURRENCY), "-t", str(time_limit), "-n", str(requests),
+            "-E", str(client_pem), "-e", str(csv), f"https://127.0.0.1:{port}{path}"]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=time_limit + 30)
+    if done.returncode != 0:
+        sys.exit(f"ab failed: {done.stderr.strip() or done.stdout[-2000:]}")
+    out = done.stdout
+
+    def number(label: str, default: str | None = None) -> str:
+        match = re.search(rf"^{label}:\s+([0-9.]+)", out, re.MULTILINE)
+        if match is None and default is None:
+            sys.exit(f"ab printed no {label!r}:\n{out}")
+        return match.group(1) if match else default
+
+    if int(number("Failed requests")):
+        sys.exit(f"ab: failed requests against port {port}:\n{out}")
+    return int(number("Complete requests")), float(number("Requests per second")), int(number("Non-2xx responses", "0"))
+
+
+def percentiles(csv: Path) -> tuple[float, float]:
+    rows = dict(line.split(",") for line in csv.read_text().splitlines()[1:])
+    return float(rows["50"]), float(rows["99"])
+
+
+def measure(
+    nginx: RunningNginx, case: Case, expect: int, args: argparse.Namespace, client_pem: Path, requests: int = 0
+) -> Run:
+    csv = Path(args.workdir) / "ab.csv"
+    before = worker_ticks(nginx.process.pid)
+    requests = requests or args.requests
+    complete, per_second, non_2xx = ab(nginx.port, case.path, requests, client_pem, csv, args.time_limit)
+    ticks = worker_ticks(nginx.process.pid) - before
+    if non_2xx != (complete if expect >= 300 else 0):
+        sys.exit(f"{case.name} on port {nginx.port}: {non_2xx} of {complete} answers not the expected {expect}")
+    p50, p99 = percentiles(csv)
+    return Run(complete, per_second, p50, p99, ticks / TICKS * 1e6 / complete)
+
+
+def median_run(runs: list[Run]) -> Run:
+    return Run(
+        sum(r.requests for r in runs),
+        statistics.median(r.per_second for r in runs),
+        statistics.median(r.p50_ms for r in runs),
+        statistics.median(r.p99_ms for r in runs),
+        statistics.median(r.cpu_us for r in runs),
+    )
+
+
+def probe(port: int, case: Case, expect: int, ca: Path, identity: pki.Issued) -> None:
+    reply = GatewayClient(port, ca, identity).request("GET", case.path)
+    if reply.status != expect:
+        sys.exit(f"{case.name}: port {port} answered {reply.status}, not {expect}: {reply.body[:300]!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=32_000, help="per ab run (at most 1000 per connection)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sizes", default="200,2100", help="policy sizes in operations, comma-separated")
+    parser.add_argument("--time-limit", type=int, default=60, help="seconds at most per ab run")
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(argv)
+    if shutil.which("ab") is None:
+        sys.exit(AB_HINT)
+    if args.requests > 1000 * CONCURRENCY:
+        sys.exit(f"--requests above {1000 * CONCURRENCY} would make NGINX close connections (keepalive_requests)")
+    sizes = [int(size) for size in args.sizes.split(",")]
+    # Stopped with SIGTERM, still stop the NGINX instances started here (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args.workdir = args.workdir or tempfile.mkdtemp(prefix="gateway-bench-")
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    started: list[RunningNginx] = []
+    try:
+        ca = pki.authority(work, "bench-ca")
+        server = pki.issue(ca, work, "server", "CN=127.0.0.1,O=Example", server_ip="127.0.0.1")
+        client = pki.issue(ca, work, "client", f"CN={BENCH_CLIENT},OU=apps,O=Example")
+        client_pem = work / "client.pem"
+        client_pem.write_bytes(client.cert.read_bytes() + client.key.read_bytes())
+
+        upstream_port, bare_port = free_port(), free_port()
+        write_upstream(work / "upstream", upstream_port)
+        started.append(RunningNginx(work / "upstream", upstream_port))
+        write_bare_proxy(work / "bare", bare_port, upstream_port, server, ca.cert_path)
+        bare = RunningNginx(work / "bare", bare_port)
+        started.append(bare)
+
+        results: list[tuple[int, Case, Run, Run]] = []
+        for size in sizes:
+            policy = bench_policy(size, f"http://127.0.0.1:{upstream_port}/v")
+            port = free_port()
+            options = RenderOptions(
+                listen=f"127.0.0.1:{port}", server_cert=str(server.cert), server_key=str(server.key),
+                client_ca=str(ca.cert_path), credentials_dir=str(work / "credentials"), now=date.today(),
+                worker_processes=str(WORKERS),
+            )  # fmt: skip
+            render_gateway(policy, work / f"gateway-{size}", options)
+            gateway = RunningNginx(work / f"gateway-{size}", port)
+            started.append(gateway)
+            for case in cases(policy):
+                probe(port, case, case.status, ca.cert_path, client)
+                probe(bare_port, case, 200, ca.cert_path, client)
+                # Warm both: connections to the upstream, the workers' caches.
+                measure(gateway, case, case.status, args, client_pem, WARM_UP)
+                measure(bare, case, 200, args, client_pem, WARM_UP)
+                runs: dict[str, list[Run]] = {"gateway": [], "bare": []}
+                for round_number in range(args.rounds):
+                    order = ("gateway", "bare") if round_number % 2 == 0 else ("bare", "gateway")
+                    for which in order:
+                        target, expect = (gateway, case.status) if which == "gateway" else (bare, 200)
+                        runs[which].append(measure(target, case, expect, args, client_pem))
+                results.append((size, case, median_run(runs["gateway"]), median_run(runs["bare"])))
+                print(f"  measured {size} operations, {case.name}", file=sys.stderr, flush=True)
+            gateway.stop()
+            started.remove(gateway)
+        report(results, args)
+    finally:
+        for nginx in reversed(started):
+            nginx.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def report(results: list[tuple[int, Case, Run, Run]], args: argparse.Namespace) -> None:
+    print(
+        f"\nab -k -c {CONCURRENCY}, {args.requests} requests per run, median of {args.rounds} rounds; "
+        f"{WORKERS} workers each; {os.cpu_count()} CPUs"
+    )
+    header = (
+        f"{'ops':>5} {'case':<10} {'gw req/s':>9} {'bare req/s':>10} {'ratio':>6} "
+        f"{'gw p50/p99 ms':>14} {'bare p50/p99 ms':>16} {'p99 x':>6} {'gw CPU us':>9} {'bare CPU us':>11} {'CPU x':>6}"
+    )
+    print(header)
+    for size, case, gw, bare in results:
+        print(
+            f"{size:>5} {case.name:<10} {gw.per_second:>9.0f} {bare.per_second:>10.0f} "
+            f"{gw.per_second / bare.per_second:>6.2f} {gw.p50_ms:>6.2f}/{gw.p99_ms:<7.2f} "
+            f"{bare.p50_ms:>7.2f}/{bare.p99_ms:<8.2f} {gw.p99_ms / bare.p99_ms:>6.2f} "
+            f"{gw.cpu_us:>9.1f} {bare.cpu_us:>11.1f} {gw.cpu_us / bare.cpu_us:>6.2f}"
+        )
+    by_size: dict[int, dict[str, Run]] = {}
+    for size, case, gw, _ in results:
+        by_size.setdefault(size, {})[case.name] = gw
+    for size, runs in by_size.items():
+        first, last, missing = runs["first GET"], runs["last GET"], runs["404"]
+        print(
+            f"{size} operations: last/first GET {last.per_second / first.per_second:.2f}x req/s, "
+            f"{last.cpu_us / first.cpu_us:.2f}x CPU; 404/first GET {missing.cpu_us / first.cpu_us:.2f}x CPU"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
