@@ -23,6 +23,7 @@ from airgapctl.gateway.request_rules import (
     PINNED_HEADERS,
     nginx_variable,
 )
+from airgapctl.gateway.routes import route_dispatch
 from airgapctl.gateway.upstreams import upstream_entry, variable_suffix
 from airgapctl.specs.canonical import PLAIN, REFUSALS
 
@@ -69,6 +70,9 @@ def build_gateway_model(
     ]
     clients = [_client_entry(client, rolesets) for client in policy["clients"]]
     grants = _role_grants(rolesets, role_groups)
+    dispatch = route_dispatch(operations)
+    routes = _routes(operations, dispatch["buckets"])
+    route_keys = [key["key"] for level in dispatch["levels"] for key in level["keys"]]
     return {
         "version": MODEL_VERSION,
         "internal_prefix": INTERNAL_PREFIX,
@@ -85,11 +89,15 @@ def build_gateway_model(
         "apis": [upstream_entry(api) for api in policy["apis"]],
         "clients": clients,
         "operations": operations,
-        "routes": _routes(operations),
+        "routes": routes,
+        "route_levels": dispatch["levels"],
         "role_grants": grants,
         "body_classes": list(body_classes.values()),
         "rate_zones": rate_zones(policy, op_index),
-        "hash_max_size": _hash_size(len(operations), len(grants), len(clients)),
+        "hash_max_size": _hash_size(len(operations), len(grants), len(clients), len(route_keys)),
+        "hash_bucket_size": _bucket_size([*route_keys, *(client["name"] for client in clients)]),
+        # Every route bucket map is a variable, besides the gateway's hundred or so.
+        "variables_hash_max_size": _hash_size(256 + sum(len(route["buckets"]) for route in routes), minimum=2048),
         "next_sunset": _next_sunset(policy, now),
         "access_log": {
             "format": access_log.nginx_log_format(policy["policy_id"]),
@@ -166,21 +174,43 @@ def _body_class(op: dict[str, Any], classes: dict[tuple[Any, ...], dict[str, Any
     return classes[key]
 
 
-def _routes(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One route map per method, entries in policy order (the policy's match priority)."""
+def _routes(operations: list[dict[str, Any]], buckets: list[list[int]]) -> list[dict[str, Any]]:
+    """Per method, its entries in policy order (the policy's match priority) and in each route bucket."""
     routes = []
     for method in sorted({op["method"] for op in operations}, key=METHOD_ORDER.index):
         entries = [{"pattern": op["route"], "index": op["index"]} for op in operations if op["method"] == method]
-        routes.append({"method": method, "var": f"gw_route_{method.lower()}", "entries": entries})
+        in_bucket = [
+            {
+                "bucket": number,
+                "var": f"gw_route_{method.lower()}_{number}",
+                "entries": [entry for entry in entries if entry["index"] in members],
+            }
+            for number, members in enumerate(map(set, buckets))
+        ]
+        routes.append(
+            {
+                "method": method,
+                "var": f"gw_route_{method.lower()}",
+                "entries": entries,
+                "buckets": [bucket for bucket in in_bucket if bucket["entries"]],
+            }
+        )
     return routes
 
 
-def _hash_size(*entry_counts: int) -> int:
-    """map_hash_max_size: a power of two at least twice the largest exact-match map."""
-    size = 1024
+def _hash_size(*entry_counts: int, minimum: int = 1024) -> int:
+    """A hash's max_size: a power of two at least twice the largest count of entries."""
+    size = minimum
     while size < 2 * max(entry_counts, default=0):
         size *= 2
     return size
+
+
+def _bucket_size(keys: list[str]) -> int:
+    """map_hash_bucket_size: room for the longest exact key (NGINX: pointer, length, text, aligned)."""
+    longest = max((len(key.encode()) for key in keys), default=0)
+    needed = -(-(8 + 2 + longest) // 8) * 8 + 8
+    return max(64, -(-needed // 64) * 64)
 
 
 def _next_sunset(policy: dict[str, Any], now: date) -> str | None:

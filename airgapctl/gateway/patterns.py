@@ -122,3 +122,62 @@ def _skip_group_name(regex: str, start: int, where: str) -> int:
     if end < 0 or not _GROUP_NAME.fullmatch(regex[name_start:end]):
         raise BadInputError(f"{where}: regex {regex!r} has a malformed named group")
     return end + 1
+
+
+# Characters a route regex may hold unescaped that PCRE reads as themselves (outside classes).
+_PLAIN_LITERAL = _ALNUM | frozenset("/_-")
+# Escaped, any ASCII punctuation is itself in PCRE; an escaped letter or digit is a class, a
+# reference or an option, and ends the literal text.
+_ESCAPED_LITERAL = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def literal_prefix(pattern: str) -> str:
+    """Text that every string the anchored ``pattern`` matches starts with; '' when it cannot tell.
+
+    Never too long, possibly too short: it stops at the first character that is not plainly itself
+    (a group, a class, an option, an anchor), drops a character a quantifier makes optional, and is
+    '' when the pattern alternates at the top level.
+    """
+    if pattern.startswith("^"):
+        i = 1
+    elif pattern.startswith("\\A"):
+        i = 2
+    else:
+        return ""
+    if _alternates(pattern):
+        return ""
+    literal: list[str] = []
+    while i < len(pattern):
+        char = pattern[i]
+        if char in _PLAIN_LITERAL:
+            literal.append(char)
+            i += 1
+        elif char == "\\" and pattern[i + 1 : i + 2] in _ESCAPED_LITERAL and i + 1 < len(pattern):
+            literal.append(pattern[i + 1])
+            i += 2
+        else:
+            if char in "?*+{" and literal:
+                literal.pop()
+            break
+    return "".join(literal)
+
+
+def _alternates(pattern: str) -> bool:
+    """True when ``pattern`` has a '|' outside every group and character class."""
+    depth, i = 0, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            i = _class_end(pattern, i)
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        elif char == "|" and depth == 0:
+            return True
+        i += 1
+    return False

@@ -14,8 +14,10 @@ import yaml
 from airgapctl.gateway.render import render_gateway
 from airgapctl.gateway.selftest import run_selftest
 from airgapctl.specs.compile import compile_files
+from airgapctl.specs.routing import Request, Router
 from airgapctl.specs.validate import validate_spec
 from tests.integration.gateway import policy_builder as pb
+from tests.integration.gateway.client import GatewayClient
 from tests.integration.gateway.contracts import assert_valid_policy
 from tests.integration.gateway.harness import render_options
 from tests.integration.gateway.nginx_process import RunningNginx, free_port
@@ -102,5 +104,31 @@ def test_a_path_declared_non_canonical_is_a_warning_and_the_selftest_agrees(iden
             nginx.stop()
         assert test.mismatches == []
         assert "/files/%3Cupload_url%3E" in [r.path for r in upstream.recorder.snapshot()]
+    finally:
+        upstream.stop()
+
+
+def test_route_dispatch_decides_as_the_reference_router_on_route_edges(identities, tmp_path):
+    """Partial, optional, case-folded and alternated path segments: NGINX's buckets and first match agree."""
+    upstream = RecordingUpstream().start()
+    try:
+        policy = pb.route_edge_policy(f"http://127.0.0.1:{upstream.port}", ALICE)
+        port = free_port()
+        render_gateway(policy, tmp_path / "gw", render_options(tmp_path, identities, port))
+        nginx = RunningNginx(tmp_path / "gw", port)
+        router = Router(policy, NOW)
+        client = GatewayClient(port, identities.ca, identities.clients["alice"])
+        try:
+            for path in sorted(pb.route_probe_paths(policy)):
+                for method in ("GET", "POST", "PUT", "DELETE"):
+                    expected = router.decide(Request(method, path, "c"))
+                    reply = client.request(method, path)
+                    assert reply.status == (expected.status or 200), (method, path, expected, reply.body)
+                    if expected.allowed:
+                        assert reply.json == {"upstream": True, "path": path}, (method, path)
+                    elif method != "HEAD":
+                        assert reply.json["error"] == expected.reason, (method, path)
+        finally:
+            nginx.stop()
     finally:
         upstream.stop()

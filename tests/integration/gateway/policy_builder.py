@@ -182,3 +182,49 @@ def uniform_policy(operation_count: int, method: str, body: dict[str, Any] | Non
     ]
     apis = [api("api0", "/svc", "http://127.0.0.1:9/v0")]
     return policy(apis, operations, [role("reader")], [client("client0", "CN=client0,O=Example", ["reader"])])
+
+
+def route_edge_policy(upstream_url: str = "http://127.0.0.1:9", subject: str = "CN=c") -> dict[str, Any]:
+    """Operations whose regexes start with partial, optional, case-folded or alternated segments."""
+    regexes = [
+        ("GET", r"^/api/v1/pets/(?P<id>[0-9]+)$"),
+        ("GET", r"^/api/v[0-9]+/pets/mine$"),
+        ("GET", r"^/API/v1/pets/(?P<id>[0-9]+)$"),
+        ("GET", r"^/api/v1/pets/(?P<id>[^/]+)$"),
+        ("POST", r"^/api/v1/pets$"),
+        ("GET", r"^/api/pet[s]?/x$"),
+        ("GET", r"^(?i:/api/v1/pets/[a-z]+)$"),
+        ("GET", r"^/api/v1/pets/[0-9]+/photos/[0-9]+$|^/other/x$"),
+        ("DELETE", r"^/api/v1/pets/(?P<id>[0-9]+)$"),
+        ("GET", r"^/a/b/c/d/e$"),
+        ("GET", r"^/a/b/c/d/(?P<x>[^/]+)$"),
+        ("GET", r"^/a/b/cd?/e$"),
+        ("GET", r"^/a\/b\/c/f$"),
+        ("GET", r"^/a$"),
+        ("GET", r"^/a/$"),
+        ("PUT", r"^/[a-z]+/b/c/d/e$"),
+        ("GET", r"^/api/v1/pets/(?P<id>[0-9]+)/$"),
+        ("GET", r"^/a\$b/c/d$"),
+    ]
+    operations = []
+    for number, (method, regex) in enumerate(regexes):
+        op = operation("api", "", f"op{number}", method, f"/op{number}", ["reader"])
+        op["regex"] = regex
+        operations.append(op)
+    apis = [api("api", "", upstream_url)]
+    document = policy(apis, [], [role("reader")], [client("c", subject, ["reader"])])
+    document["operations"] = operations  # in this order: it is the policy's priority
+    document["policy_id"] = policy_id(document)
+    return document
+
+
+def route_probe_paths(document: dict[str, Any]) -> set[str]:
+    """Paths near every operation's: its own, longer, shorter, upper-case; for route dispatch tests."""
+    paths = {"/", "/a", "/a/", "/a/b", "/nothing/here", "/API/V1/PETS/7", "/api/v7/pets/mine", "/api/pet/x"}
+    for op in document["operations"]:
+        for value in ("1", "42", "abc", "Abc"):
+            path = re.sub(r"\{[^}]+\}", value, op["gateway_path"])
+            paths |= {path, path + "/", path + "/x", path.upper(), path.rsplit("/", 1)[0], path + "x"}
+        pieces = op["regex"].strip("^$").replace("\\", "")
+        paths.add(re.sub(r"\(\?P<\w+>[^)]*\)|\[[^]]*\][+?*]?|\(\?i\)", "7", pieces.split("|")[0]))
+    return {path for path in paths if path.startswith("/")}
