@@ -15,11 +15,20 @@ from pathlib import Path
 
 import airgapctl
 from airgapctl.bundle_build.bundle_file import BundleFile
+from airgapctl.bundle_build.toolkit_parts import TOOLKIT_PARTS
 from airgapctl.errors import BadInputError, EnvironmentProblem
 
-TOOLKIT_PARTS = ("roles", "playbooks", "inventory", "ansible.cfg", "constraints.txt")
-# In a checkout its entries link to the checkout's parts; in the wheel they are regular files.
-PACKAGED_TOOLKIT = Path(__file__).parent / "toolkit"
+
+def _packaged_toolkit() -> Path:
+    """The toolkit the wheel carries (setup.py copies it in); run from a checkout, the checkout's own."""
+    packaged = Path(__file__).parent / "toolkit"
+    checkout = Path(__file__).parents[2]
+    if not packaged.is_dir() and (checkout / "pyproject.toml").is_file() and (checkout / "roles").is_dir():
+        return checkout
+    return packaged
+
+
+PACKAGED_TOOLKIT = _packaged_toolkit()
 NO_DOCKER_HINT = (
     "give the target's dpkg status instead (a copy of its /var/lib/dpkg/status): "
     "--baseline FILE or target.baseline: FILE in bundle.yml; or start Docker with airgapctl lab prepare"

@@ -1,8 +1,8 @@
 """``render_gateway``: policy.json in, a tested NGINX prefix directory out.
 
-The templates live in roles/gateway_proxy/templates and are shared with the gateway_proxy role, so
-they see exactly the variables an Ansible template task would: ``ansible_managed`` and the
-``gateway_proxy_*`` variables built by :func:`template_variables`.
+The templates are package data (``templates/``) and this is their only renderer: the gateway_proxy
+role runs the airgapctl installed on the appliance. They see ``ansible_managed`` and the
+``gateway_proxy_*`` variables built by :func:`template_variables` (docs/gateway.md).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from airgapctl.gateway.nginx import install, nginx_test, reject
 from airgapctl.gateway.policy import PolicySource, load_policy
 from airgapctl.gateway.upstreams import safe_path
 
-# A link to roles/gateway_proxy/templates in a checkout; a copy inside an installed wheel.
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Rendered into the prefix directory as NAME without ".j2"; macros/ only holds imported helpers.
 TEMPLATE_NAMES = (

@@ -69,7 +69,7 @@ BUNDLE_CACHE = REPO / ".cache" / "test-bundle"
 # The bundle carries airgapctl's wheel (its sources, the toolkit inside it), the toolkit and the
 # petstore specs: their sources are inputs too. README.md only fills the wheel's description.
 TOOLKIT_INPUTS = ("roles", "playbooks", "inventory", "ansible.cfg")
-SOURCE_INPUTS = ("pyproject.toml", "constraints.txt", "airgapctl", "log_analysis", "examples/lab/specs")
+SOURCE_INPUTS = ("pyproject.toml", "setup.py", "constraints.txt", "airgapctl", "log_analysis", "examples/lab/specs")
 BUNDLE_INPUTS = (*SOURCE_INPUTS, *TOOLKIT_INPUTS)
 # The venv's dependencies change only with these; airgapctl itself is reinstalled from each new wheel.
 VENV_INPUTS = ("pyproject.toml", "constraints.txt")

@@ -1,8 +1,9 @@
-"""The gateway templates are shared with the gateway_proxy role: Ansible must render the same bytes."""
+"""The gateway templates: package data of airgapctl, rendered by `airgapctl gateway render` alone."""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import jinja2
 import jinja2.meta
@@ -20,6 +21,8 @@ from airgapctl.gateway.render import (
     template_variables,
 )
 from tests.integration.gateway.scenario import CANARY, CREDENTIAL, scenario_policy
+
+REPO = Path(__file__).parents[2]
 
 HEADER = "{{ ansible_managed | comment }}\n"
 
@@ -55,8 +58,8 @@ def test_templates_use_exactly_the_documented_variables(variables):
     for name in TEMPLATE_NAMES:
         used |= jinja2.meta.find_undeclared_variables(_parse(name))
     assert used == set(variables)
-    readme = (TEMPLATES_DIR.resolve().parent / "README.md").read_text()  # the role's README
-    assert all(f"`{name}`" in readme for name in variables)
+    doc = (REPO / "docs" / "gateway.md").read_text()
+    assert all(f"`{name}`" in doc for name in variables)
 
 
 def test_comment_is_ansibles_plain_comment():
@@ -65,18 +68,17 @@ def test_comment_is_ansibles_plain_comment():
         assert comment(text) == filters.comment(text)
 
 
-def test_ansible_renders_the_same_bytes(variables):
-    """What the role's template tasks will do (ansible-core's template action, in miniature)."""
-    template = pytest.importorskip("ansible.template")
-    dataloader = pytest.importorskip("ansible.parsing.dataloader")
-    ours = render_templates(variables)
-    templar = template.Templar(loader=dataloader.DataLoader(), variables={})
-    templar = templar.copy_with_new_env(searchpath=[str(TEMPLATES_DIR)], available_variables=variables)
-    overrides = {"trim_blocks": True, "lstrip_blocks": False, "newline_sequence": "\n"}
-    for name in TEMPLATE_NAMES:
-        source = template.trust_as_template((TEMPLATES_DIR / name).read_text())
-        theirs = templar.template(source, escape_backslashes=False, overrides=overrides)
-        assert theirs == ours[name.removesuffix(".j2")], name
+def test_one_renderer_the_package_holds_the_templates_and_links_nowhere():
+    """The templates are the package's own files; no role renders a gateway template itself."""
+    assert TEMPLATES_DIR == REPO / "airgapctl" / "gateway" / "templates"
+    links = [p for p in (REPO / "airgapctl").rglob("*") if p.is_symlink()]
+    assert not links, f"links in the package: {links}"
+    role_templates = sorted(p.name for p in (REPO / "roles").rglob("*.j2"))
+    assert not {Path(name).name for name in TEMPLATE_NAMES} & set(role_templates)
+    for tasks in (REPO / "roles").glob("*/tasks/*.yml"):
+        text = tasks.read_text()
+        for name in TEMPLATE_NAMES:
+            assert Path(name).name not in text, f"{tasks} names the gateway template {name}"
 
 
 def test_rendered_config_includes_the_credential_file_but_holds_no_secret(variables):
