@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from airgapctl.errors import BadInputError
+from airgapctl.gateway.nginx import restore_previous
 from airgapctl.gateway.render import RenderOptions, RenderResult, render_gateway
 from airgapctl.output import print_json
 
@@ -48,6 +49,13 @@ NOW_OPT = typer.Option(
     "--now",
     metavar="YYYY-MM-DD",
     help="Date (YYYY-MM-DD) that decides whether sunsets have passed. [default: today]",
+)
+PID_FILE_OPT = typer.Option(None, "--pid-file", help="NGINX pid file. [default: DIR/logs/nginx.pid]")
+TEMP_DIR_OPT = typer.Option(
+    None, "--temp-dir", help="Existing directory for NGINX's request-body and proxy buffers. [default: DIR/tmp]"
+)
+USER_OPT = typer.Option(
+    None, "--user", metavar="USER [GROUP]", help="User (and group) the NGINX workers run as, when started as root."
 )
 WORKERS_OPT = typer.Option(
     DEFAULTS.worker_processes, "--worker-processes", metavar="N|auto", help="NGINX worker_processes: N or 'auto'."
@@ -93,6 +101,9 @@ def render(
     credentials_dir: Path = CREDENTIALS_OPT,
     now: str | None = NOW_OPT,
     worker_processes: str = WORKERS_OPT,
+    pid_file: Path | None = PID_FILE_OPT,
+    temp_dir: Path | None = TEMP_DIR_OPT,
+    user: str | None = USER_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Render DIR from a policy, check it with 'nginx -t' and only then replace the previous DIR."""
@@ -108,6 +119,9 @@ def render(
         credentials_dir=_absolute(credentials_dir),
         now=_day(now),
         worker_processes=worker_processes,
+        pid_file=_absolute(pid_file) if pid_file else DEFAULTS.pid_file,
+        temp_dir=_absolute(temp_dir) if temp_dir else DEFAULTS.temp_dir,
+        user=user,
     )
     result = render_gateway(policy, out, options)
     if as_json:
@@ -117,6 +131,9 @@ def render(
 
 
 def _print_summary(result: RenderResult) -> None:
+    if not result.changed:
+        print(f"gateway configuration: {result.out_dir} (unchanged: it already holds this rendering)")
+        return
     print(f"gateway configuration: {result.out_dir}")
     if result.previous_dir:
         print(f"  previous configuration kept in {result.previous_dir}")
@@ -131,6 +148,20 @@ def _print_summary(result: RenderResult) -> None:
         print(f"  nginx warning: {warning}")
     if result.next_sunset:
         print(f"  next sunset: {result.next_sunset} (render again on that day so the operation answers 410)")
+
+
+ROLLBACK_OUT_OPT = typer.Option(..., "--out", help="The live prefix directory; DIR.prev must exist.")
+
+
+@app.command()
+def rollback(out: Path = ROLLBACK_OUT_OPT, as_json: bool = JSON_OPT) -> None:
+    """Put DIR.prev back as DIR (DIR is kept as DIR.failed); reload NGINX afterwards."""
+    out = out.absolute()
+    failed = restore_previous(out)
+    if as_json:
+        print_json({"out_dir": str(out), "failed_dir": str(failed)})
+        return
+    print(f"gateway configuration: {out} is the previous configuration again; the replaced one is in {failed}")
 
 
 URL_OPT = typer.Option(..., "--url", help="Gateway base URL to test, e.g. https://127.0.0.1:8443 (loopback).")

@@ -77,3 +77,27 @@ def install(staging: Path, out_dir: Path) -> Path | None:
     out_dir.rename(previous)
     staging.rename(out_dir)
     return previous
+
+
+def restore_previous(out_dir: Path) -> Path:
+    """Put DIR.prev back as DIR after the new configuration failed in service; DIR goes to DIR.failed.
+
+    The live state (logs) stays with the live DIR. Returns the DIR.failed path.
+    """
+    previous, failed = sibling(out_dir, "prev"), sibling(out_dir, "failed")
+    if not previous.is_dir():
+        raise AirgapError(
+            f"no previous configuration to restore: {previous} does not exist",
+            hint="a first configuration has none; stop the gateway or render a good policy",
+        )
+    if not out_dir.is_dir():
+        raise AirgapError(f"{out_dir} is not a directory")
+    for name in LIVE_STATE:
+        if (out_dir / name).is_dir():
+            shutil.rmtree(previous / name, ignore_errors=True)
+            (out_dir / name).rename(previous / name)
+    if failed.exists():
+        shutil.rmtree(failed)
+    out_dir.rename(failed)
+    previous.rename(out_dir)
+    return failed

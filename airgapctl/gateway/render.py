@@ -90,6 +90,8 @@ class RenderResult:
     render_seconds: float = 0.0
     nginx_test_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    # False: DIR already held exactly these files; nothing was tested, swapped or moved to DIR.prev.
+    changed: bool = True
 
 
 def render_gateway(policy: PolicySource, out_dir: str | Path, options: RenderOptions | None = None) -> RenderResult:
@@ -102,6 +104,11 @@ def render_gateway(policy: PolicySource, out_dir: str | Path, options: RenderOpt
     document, label = load_policy(policy)
     variables = template_variables(document, options)
     rendered = render_templates(variables, options.templates_dir)
+    if _holds(out, rendered):
+        result = _result(document, label, variables["gateway_proxy_model"], sorted(rendered), out)
+        result.changed, result.nginx_test = False, "skipped (unchanged)"
+        result.render_seconds = round(time.monotonic() - started, 3)
+        return result
     staging = _stage(out, rendered, options)
     render_seconds = time.monotonic() - started
 
@@ -123,6 +130,19 @@ def render_gateway(policy: PolicySource, out_dir: str | Path, options: RenderOpt
     result.nginx_test_seconds = round(test_seconds, 3)
     result.warnings = [line.replace(str(staging), str(out)) for line in test.warnings]
     return result
+
+
+def _holds(out: Path, rendered: dict[str, str]) -> bool:
+    """Whether DIR's configuration files are exactly ``rendered`` (a re-run with the same inputs)."""
+    if not out.is_dir():
+        return False
+    present = {str(p.relative_to(out)) for p in out.rglob("*.conf") if p.is_file()}
+    if present != set(rendered):
+        return False
+    try:
+        return all((out / name).read_text(encoding="utf-8") == text for name, text in rendered.items())
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _optional_str(path: Path | None) -> str | None:

@@ -81,14 +81,47 @@ def test_render_prints_a_summary_then_json_and_keeps_the_previous_dir(cli, tmp_p
     assert "nginx -t: ok" in result.stdout
     assert (out / "nginx.conf").is_file()
 
-    result = cli(*_render_args(out, tls_files), "--json")
+    args = _render_args(out, tls_files)
+    args[args.index("--now") + 1] = "2026-06-02"  # the same policy for another day: rendered again
+    result = cli(*args, "--json")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["status"] == "ok"
     data = document["data"]
     assert (data["operations"], data["nginx_test"], data["out_dir"]) == (3, "ok", str(out))
-    assert data["previous_dir"] == str(tmp_path / "gw.prev")
+    assert data["changed"] is True
     assert "gateway/server.conf" in data["files"]
+
+
+@pytest.mark.integration
+def test_rendering_the_same_again_changes_nothing_and_rollback_restores_the_previous(cli, tmp_path, tls_files):
+    out = tmp_path / "gw"
+    args = _render_args(out, tls_files)  # one port for every run
+    assert cli(*args).exit_code == 0
+    first = (out / "gateway" / "maps.conf").read_text()
+    (out / "logs").mkdir(exist_ok=True)
+    (out / "logs" / "access.log").write_text("live log\n")
+
+    again = cli(*args, "--json")
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["data"]["changed"] is False
+    assert not (tmp_path / "gw.prev").exists()  # nothing was swapped
+    assert "unchanged" in cli(*args).stdout
+
+    other = [*args, "--server-name", "gw.site.example"]
+    assert cli(*other).exit_code == 0
+    assert (tmp_path / "gw.prev").is_dir() and (out / "gateway" / "maps.conf").read_text() != first
+
+    rolled = cli("gateway", "rollback", "--out", str(out), "--json")
+    assert rolled.exit_code == 0, rolled.stderr
+    assert json.loads(rolled.stdout)["data"] == {"out_dir": str(out), "failed_dir": str(tmp_path / "gw.failed")}
+    assert (out / "gateway" / "maps.conf").read_text() == first
+    assert (out / "logs" / "access.log").read_text() == "live log\n"  # the live state stays live
+    assert (tmp_path / "gw.failed" / "gateway" / "maps.conf").read_text() != first
+
+    none_left = cli("gateway", "rollback", "--out", str(out))
+    assert none_left.exit_code == ExitCode.FAILED
+    _assert_one_line_error(none_left, f"no previous configuration to restore: {tmp_path / 'gw.prev'} does not exist")
 
 
 @pytest.mark.integration
