@@ -7,13 +7,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airgapctl.errors import BadInputError
+from airgapctl.gateway.credentials import NAME_PATTERN
 from airgapctl.gateway.patterns import literal_pattern
 
 # A host name or an IPv4 address; IPv6 literals are handled separately.
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 # The upstream path prefix goes into NGINX values, where '$' would name a variable: keep it plain.
 _UPSTREAM_PATH = re.compile(r"^(?:/(?:[A-Za-z0-9._~!&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*$")
-_CREDENTIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# The vault entry names the secrets role writes include files for.
+_CREDENTIAL = re.compile(NAME_PATTERN)
 # Paths written into the configuration: absolute-or-relative file names without NGINX syntax in them.
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9._/+@:,=-]+$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -25,7 +27,7 @@ def upstream_entry(api: dict[str, Any]) -> dict[str, Any]:
     where = f"apis[{name}].upstream"
     scheme, host, port, path_prefix = _checked_url(upstream["url"], where)
     credential, ca_file = upstream["credential"], upstream["ca_file"]
-    if credential is not None and not _CREDENTIAL.match(credential):
+    if credential is not None and not _CREDENTIAL.fullmatch(credential):
         raise BadInputError(f"{where}: credential {credential!r} is not a plain name (letters, digits, . _ -)")
     if ca_file is not None:
         safe_path(ca_file, f"{where}.ca_file")
