@@ -61,7 +61,11 @@ def parse_subject(text: str, option: str = "--subject") -> x509.Name:
         key = key.strip().upper()
         if not sep or key not in ATTRIBUTES:
             raise BadInputError(f"{option} {text!r}: {part.strip()!r} is not an attribute=value pair", hint=hint)
-        check_value(value, f"{option} {key} value")
+        if not VALUE.fullmatch(value):
+            raise BadInputError(
+                f"{option} {text!r}: {key} value {value!r} is not allowed in a certificate subject",
+                hint=f"values hold {VALUE_RULE}; {hint}",
+            )
         if key == "C" and not re.fullmatch(r"[A-Z]{2}", value):
             raise BadInputError(f"{option} {text!r}: C must be a two-letter country code, e.g. C=DE", hint=hint)
         pairs.append((key, value))
