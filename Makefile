@@ -18,11 +18,13 @@ lint: setup
 docs: setup
 	.venv/bin/python -m airgapctl.cli.reference > docs/cli.md
 
-# The appliance verifies bundles with a byte-identical copy of the trust core (a test checks it).
+# The appliance verifies bundles with a byte-identical copy of the trust core, and writes credential
+# include files with one of their format (tests check both).
 module-utils:
 	rm -rf roles/airgap_repo/module_utils/airgap_trust
 	mkdir roles/airgap_repo/module_utils/airgap_trust
 	cp airgapctl/bundle/trust/*.py roles/airgap_repo/module_utils/airgap_trust/
+	cp airgapctl/gateway/credentials.py roles/secrets/module_utils/airgap_credentials.py
 
 setup:
 	scripts/setup.sh

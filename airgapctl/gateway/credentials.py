@@ -63,8 +63,9 @@ RESERVED_HEADERS = frozenset(
         "expect",
     }
 )
-# Most HTTP servers refuse a header line longer than 8 KiB; this leaves room for the name.
-MAX_VALUE_LENGTH = 8000
+# NGINX reads a configuration word into a 4 KiB buffer ("too long parameter" beyond 4094 bytes
+# between the quotes, escapes included); this keeps clear of it.
+MAX_QUOTED_LENGTH = 4000
 _CONTROL_NAMES = {0x09: "a tab", 0x0A: "a line feed", 0x0D: "a carriage return", 0x7F: "a DEL character"}
 
 
@@ -106,11 +107,6 @@ def check_value(name: str, value: object) -> str:
         raise CredentialError(f"credential {name}: the value is not text", "give the value as a string")
     if not value:
         raise CredentialError(f"credential {name}: the value is empty", "give the credential's value")
-    if len(value) > MAX_VALUE_LENGTH:
-        raise CredentialError(
-            f"credential {name}: the value is {len(value)} characters long, more than {MAX_VALUE_LENGTH}",
-            "upstream servers refuse header lines this long; issue a shorter credential",
-        )
     for position, character in enumerate(value, 1):
         code = ord(character)
         if code < 0x20 or code == 0x7F:
@@ -136,7 +132,19 @@ def check_value(name: str, value: object) -> str:
             f"credential {name}: the value starts or ends with a space",
             "HTTP drops spaces around a header value, so the upstream would not get it exactly; remove them",
         )
+    if len(_quoted(value)) > MAX_QUOTED_LENGTH:
+        raise CredentialError(
+            f"credential {name}: the value is {len(_quoted(value))} characters once quoted for NGINX, "
+            f"more than {MAX_QUOTED_LENGTH}",
+            "NGINX reads a configuration word of at most 4 KiB; issue a shorter credential",
+        )
     return value
+
+
+def _quoted(value: str) -> str:
+    """The value inside NGINX double quotes: there a backslash escapes the next character ("\\t" would
+    be a tab), so both the backslash and the quote are escaped. '$' has no escape at all."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def include_file_name(name: str) -> str:
@@ -148,10 +156,7 @@ def include_text(name: str, header: str | None, value: str) -> str:
     """The whole include file for one credential (``header`` None: Authorization)."""
     check_name(name)
     header = check_header(name, DEFAULT_HEADER if header is None else header)
-    check_value(name, value)
-    # Inside an NGINX double-quoted string a backslash escapes the next character ("\t" would be
-    # a tab), so both the backslash and the quote are escaped; '$' was refused above.
-    quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+    quoted = _quoted(check_value(name, value))
     return (
         f"# Managed by airgapctl (the secrets role): upstream credential {name}. Edits here are replaced;\n"
         f"# change the credential with 'airgapctl vault rotate {name}' and converge.\n"
