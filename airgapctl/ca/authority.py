@@ -58,6 +58,26 @@ def refuse_existing(directory: Path) -> None:
         raise BadInputError(f"{directory} is not empty", hint="give a new or empty directory for the CA")
 
 
+def check_request(
+    directory: Path,
+    name: str,
+    *,
+    organization: str | None = None,
+    algorithm: str = "p256",
+    days: int = DEFAULT_CA_DAYS,
+    crl_days: int = DEFAULT_CRL_DAYS,
+) -> None:
+    """Refuse what ``init_ca`` would refuse, without the passphrase: so nobody types it for nothing."""
+    check_value(name, "--name")
+    if organization is not None:
+        check_value(organization, "--org")
+    if algorithm not in ALGORITHMS:
+        raise BadInputError(f"--algorithm {algorithm!r} is not known", hint=f"use one of: {', '.join(ALGORITHMS)}")
+    if days < 1 or crl_days < 1 or crl_days > days:
+        raise BadInputError(f"--days {days} and --crl-days {crl_days}: both at least 1, the CRL's within the CA's")
+    refuse_existing(directory)
+
+
 def init_ca(
     directory: Path,
     name: str,
@@ -71,15 +91,8 @@ def init_ca(
 ) -> CaCreated:
     """Create the CA in ``directory`` (new or empty); an existing CA is never replaced."""
     directory = Path(directory)
-    check_value(name, "--name")
-    if organization is not None:
-        check_value(organization, "--org")
-    if algorithm not in ALGORITHMS:
-        raise BadInputError(f"--algorithm {algorithm!r} is not known", hint=f"use one of: {', '.join(ALGORITHMS)}")
-    if days < 1 or crl_days < 1 or crl_days > days:
-        raise BadInputError(f"--days {days} and --crl-days {crl_days}: both at least 1, the CRL's within the CA's")
+    check_request(directory, name, organization=organization, algorithm=algorithm, days=days, crl_days=crl_days)
     check_new_passphrase(passphrase)
-    refuse_existing(directory)
     now = now or dt.datetime.now(dt.UTC)
 
     key = generate_key(algorithm)

@@ -102,9 +102,15 @@ def issue_client(
     return _issue(store, passphrase, "client", name, parse_subject(text), [], out_dir, days, algorithm, now)
 
 
-def _refuse_outputs(out_dir: Path, name: str, ca_pem: bytes) -> None:
+def _refuse_outputs(store: CaStore, out_dir: Path, name: str, ca_pem: bytes) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise BadInputError(f"--out {out_dir} exists and is not a directory")
+    ca_dir = store.directory.resolve()
+    if out_dir.resolve() == ca_dir or ca_dir in out_dir.resolve().parents:
+        raise BadInputError(
+            f"--out {out_dir} is inside the CA directory {store.directory}",
+            hint="issued keys are never kept with the CA: give a directory outside it",
+        )
     for path in (out_dir / f"{name}.crt", out_dir / f"{name}.key"):
         if path.exists() or path.is_symlink():
             raise BadInputError(
@@ -161,7 +167,7 @@ def _issue(
             )
         ca_cert = store.certificate()
         ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
-        _refuse_outputs(out_dir, name, ca_pem)
+        _refuse_outputs(store, out_dir, name, ca_pem)
         not_after = now + dt.timedelta(days=days)
         if not_after > ca_cert.not_valid_after_utc:
             raise BadInputError(

@@ -85,7 +85,7 @@ def read_passphrase(
     *,
     confirm: bool = False,
     environ: Mapping[str, str] | None = None,
-    ask: Callable[[str], str] = getpass.getpass,
+    ask: Callable[[str], str] | None = None,
 ) -> Passphrase:
     """The passphrase from ``file``, else from $AIRGAPCTL_CA_PASSPHRASE, else typed at a terminal (not echoed).
 
@@ -101,7 +101,7 @@ def read_passphrase(
             raise BadInputError(f"{ENV_VAR} is set but empty", hint=HINT)
         return Passphrase(value.encode("utf-8", "surrogateescape"))
     if _on_terminal():
-        return Passphrase(_prompt(confirm, ask))
+        return Passphrase(_prompt(confirm, ask or getpass.getpass))
     raise BadInputError("no CA passphrase given, and no terminal to ask on", hint=HINT)
 
 

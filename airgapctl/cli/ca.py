@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from airgapctl import ca as lib
-from airgapctl.ca.authority import DEFAULT_CA_DAYS, refuse_existing
+from airgapctl.ca.authority import DEFAULT_CA_DAYS, check_request
 from airgapctl.ca.crl import DEFAULT_CRL_DAYS, REASONS, raise_for
 from airgapctl.ca.issue import DEFAULT_DAYS, policy_subject
 from airgapctl.errors import BadInputError
@@ -119,11 +119,10 @@ def init(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create a CA in a new or empty DIR: certificate, encrypted key, index, first CRL. Never overwrites a CA."""
-    refuse_existing(directory)  # before asking for a passphrase that would be for nothing
+    settings = {"organization": org, "algorithm": algorithm, "days": days, "crl_days": crl_days}
+    check_request(directory, name, **settings)  # before asking for a passphrase that would be for nothing
     passphrase = lib.read_passphrase(passphrase_file, confirm=True)
-    created = lib.init_ca(
-        directory, name, passphrase, organization=org, algorithm=algorithm, days=days, crl_days=crl_days
-    )
+    created = lib.init_ca(directory, name, passphrase, **settings)
     if as_json:
         print_json(created)
         return

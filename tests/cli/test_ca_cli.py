@@ -112,6 +112,15 @@ def test_init_refuses_an_existing_ca_before_asking_for_a_passphrase(ca, cli, tmp
     assert (tmp_path / "ca" / "ca.key").read_bytes() == before
 
 
+def test_init_refuses_bad_settings_before_asking_for_a_passphrase(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv(passphrase_module.ENV_VAR)
+    monkeypatch.setattr(passphrase_module, "_on_terminal", lambda: True)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("asked for a passphrase"))
+    result = cli("ca", "init", "--dir", "ca", "--name", "Site CA", "--algorithm", "rsa")
+    _one_line_error(result, ExitCode.BAD_INPUT, "--algorithm 'rsa' is not known")
+    assert not (tmp_path / "ca").exists()
+
+
 def test_no_passphrase_and_no_terminal_is_one_line_not_a_prompt(cli, tmp_path, monkeypatch):
     monkeypatch.delenv(passphrase_module.ENV_VAR)
     result = cli("ca", "init", "--dir", str(tmp_path / "ca"), "--name", "Site CA")

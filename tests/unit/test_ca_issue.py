@@ -186,3 +186,11 @@ def test_a_key_that_is_not_the_certificates_is_refused(store, tmp_path):
     store.key_path.write_bytes(other.key_path.read_bytes())
     with pytest.raises(BadInputError, match="is not the key of the CA certificate beside it"):
         issue_client(store, SECRET, "a", tmp_path / "c", now=NOW)
+
+
+@pytest.mark.parametrize("inside", [".", "certs", "keys/new"])
+def test_issued_keys_are_never_written_into_the_ca_directory(store, inside):
+    before = tree(store.directory)
+    with pytest.raises(BadInputError, match="is inside the CA directory"):
+        issue_client(store, SECRET, "alice", store.directory / inside, now=NOW)
+    assert tree(store.directory) == before
