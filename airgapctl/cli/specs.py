@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from airgapctl.output import print_json
-from airgapctl.specs.validate import SpecResult, summary_error, validate_specs
+from airgapctl.specs import report
+from airgapctl.specs.validate import SpecResult, SpecsInvalidError, summary_error, validate_specs
 
 app = typer.Typer(
     help="Validate preloaded OpenAPI definitions and compile them with the access policy into policy.json.",
@@ -60,8 +61,8 @@ def validate(
 
 def _print_result(result: SpecResult) -> None:
     if result.spec is None:
-        for issue in result.issues:
-            print(issue, file=sys.stderr)
+        for line in report.text_lines(result.issues, result.path):
+            print(line, file=sys.stderr)
         return
     spec = result.spec
     count = len(spec.operations)
@@ -69,6 +70,8 @@ def _print_result(result: SpecResult) -> None:
         f"ok {result.path} (openapi {spec.openapi_version}, {count} operation{'' if count == 1 else 's'},"
         f" sha256 {spec.sha256[:8]}…)"
     )
+    for warning in report.ordered(spec.warnings, result.path):
+        print(f"warning: {report.line(warning)}", file=sys.stderr)
 
 
 def _json_result(result: SpecResult) -> dict[str, object]:
@@ -81,7 +84,10 @@ def _json_result(result: SpecResult) -> dict[str, object]:
         "operations": len(spec.operations) if spec else None,
         "sha256": spec.sha256 if spec else None,
         "files": list(spec.files) if spec else [],
-        "issues": [{"file": i.file, "pointer": i.pointer, "message": i.message} for i in result.issues],
+        "issues": [report.issue_json(issue) for issue in report.ordered(result.issues, result.path)],
+        "groups": report.groups_json(result.issues, result.path),
+        "summary": report.counts(result.issues),
+        "warnings": [report.issue_json(w) for w in report.ordered(spec.warnings, result.path)] if spec else [],
     }
 
 
@@ -106,9 +112,20 @@ def compile_policy(
 
     try:
         result = compile_files(access, lambda path: validate_spec(path, cache_dir, use_cache=not no_cache))
+    except SpecsInvalidError as error:  # the specs' own problems, each as `specs validate` shows it
+        results = [r for r in error.results if r.issues]
+        if as_json:
+            print_json({"specs": [_json_result(r) for r in results]}, status="failed")
+        else:
+            for failed in results:
+                _print_result(failed)
+        raise
     except PolicyConflictError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
+        if as_json:
+            print_json({"problems": [problem.as_json() for problem in error.details]}, status="failed")
+        else:
+            for problem in error.details:
+                print(problem.line(), file=sys.stderr)
         raise
     write_policy(result.policy, out)
     for warning in result.warnings:

@@ -1,9 +1,10 @@
 """Remember validation verdicts, so an unchanged spec is not validated again.
 
-An entry is one small JSON file named by the key (the spec's digest and the validator's
-versions): the verdict and its issues, never the spec. Entries are written 0600 in a 0700
-directory, atomically; any entry that cannot be read counts as a miss, and a cache that
-cannot be written is skipped, since it only ever saves time.
+An entry is one small JSON file named by two keys: the root file's (its bytes and the
+validator's versions) and the whole tree's (every file's digest); verdicts.py says what it
+holds and when it still applies. Entries are written 0600 in a 0700 directory, atomically;
+any entry that cannot be read counts as a miss, and a cache that cannot be written is
+skipped, since it only ever saves time.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2
 
 
 def default_cache_dir() -> Path:
@@ -29,40 +31,33 @@ class VerdictCache:
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
 
-    def _entry(self, key: str) -> Path:
-        return self.directory / f"{key}.json"
-
-    def read(self, key: str) -> list[dict[str, str]] | None:
-        """The issues recorded for ``key`` ([] for a valid spec), or None when there is no usable entry."""
+    def entries(self, root_key: str) -> Iterator[dict[str, Any]]:
+        """Every readable entry written for this root key (one per spec tree the root was read with)."""
+        prefix = f"{root_key}."
         try:
-            entry = json.loads(self._entry(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not _is_entry(entry, key):
-            return None
-        return entry["issues"]
+            names = [entry.name for entry in os.scandir(self.directory) if entry.name.startswith(prefix)]
+        except OSError:
+            return
+        for name in sorted(names):
+            try:
+                entry = json.loads((self.directory / name).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(entry, dict) and entry.get("format") == ENTRY_FORMAT and entry.get("key") == name[:-5]:
+                yield entry
 
-    def write(self, key: str, issues: list[dict[str, str]]) -> None:
-        entry = {"format": ENTRY_FORMAT, "key": key, "valid": not issues, "issues": issues}
+    def write(self, root_key: str, tree_key: str, entry: dict[str, Any]) -> None:
+        key = f"{root_key}.{tree_key}"
+        entry = {**entry, "format": ENTRY_FORMAT, "key": key}
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".entry-", suffix=".json")  # 0600
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    json.dump(entry, stream, sort_keys=True)
-                os.replace(temporary, self._entry(key))
+                    json.dump(entry, stream, sort_keys=True, ensure_ascii=False)
+                os.replace(temporary, self.directory / f"{key}.json")
             except BaseException:
                 os.unlink(temporary)
                 raise
         except OSError:
             return  # read-only home, full disk: validation still happened, only the saving is lost
-
-
-def _is_entry(entry: Any, key: str) -> bool:
-    if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT or entry.get("key") != key:
-        return False
-    issues = entry.get("issues")
-    return isinstance(issues, list) and all(
-        isinstance(issue, dict) and all(isinstance(issue.get(k), str) for k in ("file", "pointer", "message"))
-        for issue in issues
-    )

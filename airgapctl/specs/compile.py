@@ -11,9 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airgapctl.errors import SpecInvalidError
 from airgapctl.schemas import check_document
 from airgapctl.specs.access import AccessPolicy, load_access
-from airgapctl.specs.conflicts import PolicyConflictError, ambiguous_routes, duplicate_operation_ids
+from airgapctl.specs.conflicts import (
+    PolicyConflictError,
+    PolicyProblem,
+    ambiguous_routes,
+    did_you_mean,
+    duplicate_operation_ids,
+)
 from airgapctl.specs.model import LoadedSpec
 from airgapctl.specs.operations import BuildContext, build_entry, priority_key
 from airgapctl.specs.selectors import describe_selector, selector_matches
@@ -49,10 +56,13 @@ def compile_policy(access: AccessPolicy, specs: dict[str, LoadedSpec]) -> Compil
         api = {"max_body_bytes": doc["defaults"]["max_body_bytes"], "deprecated": doc["defaults"]["deprecated"], **api}
         entries += [build_entry(api, specs[api["name"]], op, ctx) for op in specs[api["name"]].operations]
     problems = _name_problems(doc) + duplicate_operation_ids(entries)
-    problems += _apply_roles(doc, entries) + _apply_overrides(overrides, entries)
+    problems += _apply_roles(doc, entries, specs) + _apply_overrides(overrides, entries)
     problems += _client_problems(doc) + ambiguous_routes(entries)
     if problems:
         raise PolicyConflictError(problems)
+    for api in doc["apis"]:
+        if not specs[api["name"]].operations:
+            ctx.warnings.append(f"api {api['name']}: {_nothing_to_serve(specs[api['name']])}")
     policy = {
         "schema": "airgapctl/policy",
         "schema_version": 1,
@@ -106,16 +116,17 @@ def _api_entry(api: dict[str, Any], spec: LoadedSpec, ctx: BuildContext) -> dict
     }
 
 
-def _duplicates(items: list[dict[str, Any]], key: str, what: str) -> list[str]:
+def _duplicates(items: list[dict[str, Any]], key: str, what: str) -> list[PolicyProblem]:
     seen, problems = set(), []
     for item in items:
         if item[key] in seen:
-            problems.append(f"access.yml: two {what} share the {key} {item[key]!r}")
+            text = f"access.yml: two {what} share the {key} {item[key]!r}"
+            problems.append(PolicyProblem(text, "duplicate-name", f"give each of the {what} its own {key}"))
         seen.add(item[key])
     return problems
 
 
-def _name_problems(doc: dict[str, Any]) -> list[str]:
+def _name_problems(doc: dict[str, Any]) -> list[PolicyProblem]:
     return (
         _duplicates(doc["apis"], "name", "apis")
         + _duplicates(doc["roles"], "name", "roles")
@@ -124,30 +135,54 @@ def _name_problems(doc: dict[str, Any]) -> list[str]:
     )
 
 
-def _apply_roles(doc: dict[str, Any], entries: list[dict[str, Any]]) -> list[str]:
-    problems, apis = [], {a["name"] for a in doc["apis"]}
+def _nothing_to_serve(spec: LoadedSpec) -> str:
+    if not spec.has_paths:
+        return "the spec declares no paths; the gateway serves paths"
+    return "its spec declares no operation (its paths are empty); the gateway serves nothing from it"
+
+
+def _apply_roles(
+    doc: dict[str, Any], entries: list[dict[str, Any]], specs: dict[str, LoadedSpec]
+) -> list[PolicyProblem]:
+    problems, apis = [], [a["name"] for a in doc["apis"]]
     for index, role in enumerate(doc["roles"]):
         for rule, selector in enumerate(role["allow"]):
             where = f"access.yml: /roles/{index}/allow/{rule} (role {role['name']})"
             if "api" in selector and selector["api"] not in apis:
-                problems.append(f"{where}: names unknown api {selector['api']!r}")
+                fix = did_you_mean(selector["api"], apis, "apis")
+                problems.append(PolicyProblem(f"{where}: names unknown api {selector['api']!r}", "unknown-name", fix))
                 continue
             matched = [e for e in entries if selector_matches(selector, e)]
+            # A grant from a spec that has nothing to serve says so, rather than "matches no operation".
+            empty = [name for name in ([selector["api"]] if "api" in selector else apis) if not specs[name].operations]
+            if not matched and empty and len(empty) == (1 if "api" in selector else len(apis)):
+                reasons = "; ".join(f"api {name!r}: {_nothing_to_serve(specs[name])}" for name in empty)
+                fix = "add the API's operations to its spec, or remove this grant"
+                problems.append(PolicyProblem(f"{where}: {reasons}", "no-operations", fix))
+                continue
             if not matched:
-                problems.append(f"{where}: {describe_selector(selector)} matches no operation")
+                fix = "correct the rule, or remove it if the operations are gone from the spec"
+                problems.append(
+                    PolicyProblem(f"{where}: {describe_selector(selector)} matches no operation", "no-match", fix)
+                )
             for entry in matched:
                 if role["name"] not in entry["roles"]:
                     entry["roles"] = sorted([*entry["roles"], role["name"]])
     return problems
 
 
-def _apply_overrides(overrides: dict[tuple[str, str], dict[str, Any]], entries: list[dict[str, Any]]) -> list[str]:
+def _apply_overrides(
+    overrides: dict[tuple[str, str], dict[str, Any]], entries: list[dict[str, Any]]
+) -> list[PolicyProblem]:
     by_key = {(e["api"], e["operation_id"]): e for e in entries}
     problems = []
     for key, override in overrides.items():
         entry = by_key.get(key)
         if entry is None:
-            problems.append(f"access.yml: operations: {key[0]}.{key[1]} names no operation of api {key[0]}")
+            text = f"access.yml: operations: {key[0]}.{key[1]} names no operation of api {key[0]}"
+            known = sorted(operation for api, operation in by_key if api == key[0])
+            fix = did_you_mean(key[1], known, f"operations of api {key[0]}") if len(known) <= 20 else None
+            problems.append(PolicyProblem(text, "unknown-name", fix or "correct the api and the operationId"))
             continue
         entry["rate_limit"] = _rate(override) or entry["rate_limit"]
         entry["body"]["max_bytes"] = override.get("max_body_bytes", entry["body"]["max_bytes"])
@@ -158,10 +193,14 @@ def _apply_overrides(overrides: dict[tuple[str, str], dict[str, Any]], entries: 
     return problems
 
 
-def _client_problems(doc: dict[str, Any]) -> list[str]:
-    roles = {r["name"] for r in doc["roles"]}
+def _client_problems(doc: dict[str, Any]) -> list[PolicyProblem]:
+    roles = [r["name"] for r in doc["roles"]]
     return [
-        f"access.yml: /clients/{i}/roles: client {client['name']} names unknown role {role!r}"
+        PolicyProblem(
+            f"access.yml: /clients/{i}/roles: client {client['name']} names unknown role {role!r}",
+            "unknown-name",
+            did_you_mean(role, roles, "roles"),
+        )
         for i, client in enumerate(doc["clients"])
         for role in client["roles"]
         if role not in roles
@@ -179,7 +218,23 @@ def write_policy(policy: dict[str, Any], out: Path) -> None:
 
 
 def compile_files(access_path: str | Path, load: Callable[[Path], LoadedSpec]) -> CompileResult:
-    """Load access.yml, load every API's spec with ``load`` (validating), and compile."""
+    """Load access.yml, load every API's spec with ``load`` (validating), and compile.
+
+    Every spec is loaded before any is refused, so one run lists the problems of all of them.
+    """
+    from airgapctl.specs.validate import SpecResult, summary_error
+
     access = load_access(access_path)
-    specs = {api["name"]: load(access.spec_path(api)) for api in access.document["apis"]}
+    specs: dict[str, LoadedSpec] = {}
+    results = []
+    for api in access.document["apis"]:
+        path = access.spec_path(api)
+        try:
+            specs[api["name"]] = load(path)
+            results.append(SpecResult(str(path), specs[api["name"]]))
+        except SpecInvalidError as error:
+            results.append(SpecResult(str(path), None, error.issues))
+    error = summary_error(results, hint="each problem is listed above as FILE:POINTER: message")
+    if error is not None:
+        raise error
     return compile_policy(access, specs)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -29,15 +31,57 @@ PROBES = (
 )
 
 
+# What kind of problem stops a policy, and how the error line counts them.
+POLICY_KINDS = {
+    "unknown-name": "unknown name",
+    "no-match": "grant that matches nothing",
+    "no-operations": "grant from a spec without operations",
+    "duplicate-name": "duplicate name",
+    "duplicate-operation-id": "duplicate operationId",
+    "ambiguous-route": "ambiguous routes",
+}
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    """One reason the policy cannot be compiled: where (in access.yml or a spec) and what, and the fix."""
+
+    text: str  # "access.yml: /roles/0/allow/0 (role r): names unknown api 'x'"
+    kind: str  # one of POLICY_KINDS
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    def line(self) -> str:
+        return f"{self.text}; fix: {self.fix}" if self.fix else self.text
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"message": self.text, "kind": self.kind, "fix": self.fix}
+
+
 class PolicyConflictError(AirgapError):
     exit_code = ExitCode.FAILED
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(
-            f"the policy has {len(problems)} conflict{'s' if len(problems) != 1 else ''}: {problems[0]}",
-            hint="each conflict is listed above; fix the specs or access.yml and compile again",
-        )
-        self.problems = problems
+    def __init__(self, problems: list[PolicyProblem | str]) -> None:
+        details = [p if isinstance(p, PolicyProblem) else PolicyProblem(p, "ambiguous-route") for p in problems]
+        if len(details) == 1:  # the problem itself, not a count of one
+            message, hint = details[0].text, details[0].fix or "fix access.yml or the spec and compile again"
+        else:
+            kinds = Counter(problem.kind for problem in details).most_common()
+            per_kind = ", ".join(f"{POLICY_KINDS.get(kind, kind)}: {n}" for kind, n in kinds)
+            message = f"the policy cannot be compiled: {len(details)} problems ({per_kind}); the first: {details[0]}"
+            hint = "each problem is listed above; fix access.yml or the specs and compile again"
+        super().__init__(message, hint=hint)
+        self.details = details
+        self.problems = [str(problem) for problem in details]
+
+
+def did_you_mean(name: str, known: list[str], what: str) -> str:
+    """``access.yml defines the roles: admin, reader`` and, when one is close, the likely one."""
+    close = difflib.get_close_matches(name, known, n=1)
+    listed = ", ".join(known) if known else "none"
+    return (f"did you mean {close[0]!r}? " if close else "") + f"access.yml defines the {what}: {listed}"
 
 
 def _place(entry: dict[str, Any]) -> str:
@@ -51,7 +95,7 @@ def _regexes_overlap(first: str, second: str) -> bool:
     return any(re.fullmatch(first, p) and re.fullmatch(second, p) for p in probes)
 
 
-def ambiguous_routes(entries: list[dict[str, Any]]) -> list[str]:
+def ambiguous_routes(entries: list[dict[str, Any]]) -> list[PolicyProblem]:
     """Pairs of same-method operations that can match one path with no literal to decide."""
     shapes: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     for entry in entries:
@@ -59,7 +103,8 @@ def ambiguous_routes(entries: list[dict[str, Any]]) -> list[str]:
     problems: set[str] = set()
     for group in shapes.values():
         _walk(group, 0, problems)
-    return sorted(problems)
+    fix = "make the paths differ by a literal segment, or give the parameters schemas that cannot both match"
+    return [PolicyProblem(problem, "ambiguous-route", fix) for problem in sorted(problems)]
 
 
 def _walk(group: list[dict[str, Any]], position: int, problems: set[str]) -> None:
@@ -92,12 +137,13 @@ def _segment_regex(entry: dict[str, Any], name: str | None) -> str:
     return next((p["regex"] for p in entry["path_params"] if p["name"] == name), SEGMENT_ANY)
 
 
-def duplicate_operation_ids(entries: list[dict[str, Any]]) -> list[str]:
+def duplicate_operation_ids(entries: list[dict[str, Any]]) -> list[PolicyProblem]:
     seen: dict[str, dict[str, Any]] = {}
     problems = []
     for entry in entries:
         if entry["id"] in seen:
-            problems.append(f"duplicate operationId {entry['id']}: {_place(seen[entry['id']])} and {_place(entry)}")
+            text = f"duplicate operationId {entry['id']}: {_place(seen[entry['id']])} and {_place(entry)}"
+            problems.append(PolicyProblem(text, "duplicate-operation-id", "give each operation its own operationId"))
         else:
             seen[entry["id"]] = entry
     return problems

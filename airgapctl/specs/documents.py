@@ -59,19 +59,25 @@ def parse_document(data: bytes, display: str) -> Any:
         except json.JSONDecodeError as error:
             if display.lower().endswith(".json"):
                 where = f"line {error.lineno}, column {error.colno}"
-                raise DocumentError(SpecIssue(display, "", f"malformed JSON at {where}: {error.msg}")) from None
+                raise DocumentError(
+                    SpecIssue(display, "", f"malformed JSON at {where}: {error.msg}", kind="document")
+                ) from None
         except UnicodeDecodeError as error:
-            raise DocumentError(SpecIssue(display, "", f"not UTF-8 text ({error.reason})")) from None
+            raise DocumentError(SpecIssue(display, "", f"not UTF-8 text ({error.reason})", kind="document")) from None
     try:
         with collector_paused():
             return _YamlBuilder(data).build()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        raise DocumentError(SpecIssue(display, "", f"malformed YAML at {_where(mark)}: {error.problem}")) from None
+        raise DocumentError(
+            SpecIssue(display, "", f"malformed YAML at {_where(mark)}: {error.problem}", kind="document")
+        ) from None
     except _Unsupported as error:
-        raise DocumentError(SpecIssue(display, "", f"{error} at {_where(error.event.start_mark)}")) from None
+        raise DocumentError(
+            SpecIssue(display, "", f"{error} at {_where(error.event.start_mark)}", kind="document")
+        ) from None
     except (yaml.YAMLError, ValueError) as error:
-        raise DocumentError(SpecIssue(display, "", f"malformed YAML: {error}")) from None
+        raise DocumentError(SpecIssue(display, "", f"malformed YAML: {error}", kind="document")) from None
 
 
 @contextmanager

@@ -1,8 +1,11 @@
 """Load an OpenAPI definition (2.0, 3.0.x, 3.1.x; one file or many) into a LoadedSpec.
 
-Two passes over the documents: ``_walk_references`` visits every object the OpenAPI grammar
+Two passes over the documents: ``walk_references`` visits every object the OpenAPI grammar
 says may be a ``$ref`` (so a broken or remote ref anywhere is reported, and every file the spec
-uses is read and hashed), then ``_Extractor`` reads the operations the gateway needs.
+uses is read and hashed), then ``_Extractor`` reads the operations the gateway needs. Both
+follow a ``$ref`` even where the standard allows none (on an Operation Object, say): the
+validator reports that once, and what it leads to still counts, so a path parameter declared
+in the referenced file is declared.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from typing import Any
 
 from airgapctl.errors import BadInputError, SpecInvalidError
 from airgapctl.specs.documents import DocumentError, collector_paused
-from airgapctl.specs.grammar import Fragment, walk_references
+from airgapctl.specs.grammar import Fragment, Walk, walk_references
 from airgapctl.specs.model import HTTP_METHODS, LoadedSpec, Operation, Parameter, SpecIssue
-from airgapctl.specs.refs import SchemaInliner, SourceFile, SpecFiles, join
+from airgapctl.specs.refs import SchemaInliner, SourceFile, SpecFiles, Target, join
 
 _METHODS = tuple(method.lower() for method in HTTP_METHODS)
 _LOCATIONS = ("path", "query", "header", "cookie")
@@ -27,7 +30,10 @@ _SWAGGER_SCHEMA_KEYS = (
 )  # fmt: skip
 # Media types Swagger 2.0 implies when an operation has a body but neither it nor the spec says `consumes`.
 _SWAGGER_DEFAULT_CONSUMES = {"body": "application/json", "formData": "application/x-www-form-urlencoded"}
-NO_PATHS = "no paths: the spec declares no operation"
+NO_PATHS = "no paths: the spec declares no operation, and OpenAPI 2.0 and 3.0 require a paths object"
+NO_PATHS_FIX = "add 'paths:' with the API's operations ('paths: {}' if it has none yet)"
+NO_OPERATIONS = "the spec declares no operation: the gateway serves nothing from it"
+NO_PATHS_31 = "the spec declares no paths (3.1 allows webhooks or components alone): the gateway serves nothing from it"
 TOO_DEEP = "the definition is nested too deeply to be read (hundreds of levels)"
 
 
@@ -37,9 +43,14 @@ class SpecSources:
 
     files: SpecFiles
     family: str  # "2.0", "3.0" or "3.1": which grammar and meta-schema apply
-    fragments: list[Fragment]  # objects reached through $ref in files other than the root
+    walk: Walk  # objects reached through $ref, misplaced $refs, every Schema Object
     findings: list[SpecIssue]  # problems that do not stop loading (duplicate parameters, ...)
     spec: LoadedSpec
+
+    @property
+    def fragments(self) -> list[Fragment]:
+        """Objects reached through $ref in files other than the root (or where no $ref may stand)."""
+        return self.walk.fragments
 
     @property
     def problems(self) -> list[SpecIssue]:
@@ -73,13 +84,13 @@ def read_sources(path: str | os.PathLike[str]) -> SpecSources:
         try:
             files = SpecFiles.open_root(display)
             declared, family = _version(files.root)
-            fragments = walk_references(files, family)
+            walk = walk_references(files, family)
             extractor = _Extractor(files, family)
             operations = extractor.operations()
         except DocumentError as error:
             raise invalid_spec_error(display, [error.issue]) from None
         except RecursionError:  # a schema nested hundreds of levels deep, by accident or on purpose
-            raise invalid_spec_error(display, [SpecIssue(display, "", TOO_DEEP)]) from None
+            raise invalid_spec_error(display, [SpecIssue(display, "", TOO_DEEP, kind="document")]) from None
     spec = LoadedSpec(
         path=display,
         sha256=files.digest,
@@ -87,8 +98,10 @@ def read_sources(path: str | os.PathLike[str]) -> SpecSources:
         openapi_version=declared,
         title=_title(files.root.document),
         operations=tuple(operations),
+        has_paths="paths" in files.root.document,
+        warnings=tuple(extractor.warnings),
     )
-    return SpecSources(files, family, fragments, extractor.findings, spec)
+    return SpecSources(files, family, walk, extractor.findings, spec)
 
 
 def require_spec_file(path: str | os.PathLike[str]) -> str:
@@ -105,7 +118,9 @@ def _version(root: SourceFile) -> tuple[str, str]:
     document = root.document
     if not isinstance(document, dict):
         kind = "empty" if document is None else f"a {type(document).__name__}, not a mapping"
-        raise invalid_spec_error(root.display, [SpecIssue(root.display, "", f"not an OpenAPI definition: {kind}")])
+        raise invalid_spec_error(
+            root.display, [SpecIssue(root.display, "", f"not an OpenAPI definition: {kind}", kind="document")]
+        )
     field_name = "swagger" if "swagger" in document else "openapi"
     declared = str(document.get(field_name, ""))
     family = "2.0" if field_name == "swagger" and declared == "2.0" else None
@@ -118,7 +133,9 @@ def _version(root: SourceFile) -> tuple[str, str]:
             if declared
             else "not an OpenAPI definition: no 'openapi' or 'swagger' field"
         )
-        raise invalid_spec_error(root.display, [SpecIssue(root.display, f"/{field_name}" if declared else "", message)])
+        raise invalid_spec_error(
+            root.display, [SpecIssue(root.display, f"/{field_name}" if declared else "", message, kind="document")]
+        )
     return declared, family
 
 
@@ -146,37 +163,60 @@ class _Extractor:
         self.files = files
         self.family = family
         self.findings: list[SpecIssue] = []
+        self.warnings: list[SpecIssue] = []
         self.schemas = SchemaInliner(files, family)
 
     def operations(self) -> list[Operation]:
         root = self.files.root
-        paths = root.document.get("paths")
-        webhooks = root.document.get("webhooks") if self.family == "3.1" else None
-        if not paths and not webhooks:
-            self.files.report(SpecIssue(root.display, "/paths" if "paths" in root.document else "", NO_PATHS))
+        if "paths" not in root.document:
+            if self.family != "3.1":
+                self.files.report(SpecIssue(root.display, "", NO_PATHS, kind="no-paths", fix=NO_PATHS_FIX))
+            else:  # the meta-schema says whether webhooks or components are there instead
+                self.warnings.append(SpecIssue(root.display, "", NO_PATHS_31, kind="no-operations"))
             return []
-        if not isinstance(paths, dict):
+        paths = self.files.follow(root, "/paths", root.document["paths"])  # a $ref here is reported by the walk
+        if paths is None or not isinstance(paths.node, dict):
             return []  # the meta-schema says what is wrong with it
         operations: list[Operation] = []
         unreadable = 0
-        for template, item in paths.items():
+        for template, item in paths.node.items():
             if not template.startswith("x-"):
-                target = self.files.follow(root, join("/paths", template), item)
-                if target is not None and isinstance(target.node, dict):
-                    operations += self._path_item(template, target.source, target.pointer, target.node)
-                unreadable += target is None
+                layers = self._path_item_layers(paths.source, join(paths.pointer, template), item)
+                operations += self._path_item(template, layers)
+                unreadable += not layers
         # Path items that could not be read are reported already; "no operation" would only add noise.
-        if not operations and not webhooks and not unreadable:
-            self.files.report(SpecIssue(root.display, "/paths", NO_PATHS))
+        if not operations and not unreadable:
+            self.warnings.append(SpecIssue(root.display, "/paths", NO_OPERATIONS, kind="no-operations"))
         return operations
 
-    def _path_item(self, template: str, source: SourceFile, pointer: str, item: dict[str, Any]) -> list[Operation]:
-        shared = self._parameters(source, join(pointer, "parameters"), item.get("parameters"))
+    def _path_item_layers(self, source: SourceFile, pointer: str, item: Any) -> list[Target]:
+        """The path item as written and, when it has a $ref, what that leads to: the fields beside a
+        Path Item's $ref count too (the standard leaves only a field given in both undefined; the
+        one written beside the $ref wins)."""
+        if not isinstance(item, dict):
+            return []
+        if "$ref" not in item:
+            return [Target(source, pointer, item)]
+        target = self.files.follow(source, pointer, item)
+        siblings = Target(source, pointer, {k: v for k, v in item.items() if k != "$ref"})
+        if target is None or not isinstance(target.node, dict):
+            return [siblings] if siblings.node else []
+        return [siblings, *self._path_item_layers(target.source, target.pointer, target.node)]
+
+    def _path_item(self, template: str, layers: list[Target]) -> list[Operation]:
+        holder = next((layer for layer in layers if "parameters" in layer.node), None)
+        shared = {}
+        if holder is not None:
+            shared = self._parameters(holder.source, join(holder.pointer, "parameters"), holder.node["parameters"])
         operations = []
         for method in _METHODS:
-            operation = item.get(method)
-            if isinstance(operation, dict):
-                operations.append(self._operation(template, method, source, join(pointer, method), operation, shared))
+            layer = next((layer for layer in layers if method in layer.node), None)
+            if layer is None:
+                continue
+            # A $ref on an Operation Object is not OpenAPI, and reported; the operation still counts.
+            target = self.files.follow(layer.source, join(layer.pointer, method), layer.node[method])
+            if target is not None and isinstance(target.node, dict):
+                operations.append(self._operation(template, method, target.source, target.pointer, target.node, shared))
         return operations
 
     def _operation(
@@ -208,6 +248,11 @@ class _Extractor:
     def _parameters(self, source: SourceFile, pointer: str, nodes: Any) -> dict[tuple[str, str], Any]:
         """Parameters by (name, in); Swagger body/formData ones stay raw for _swagger_body."""
         found: dict[tuple[str, str], Any] = {}
+        if isinstance(nodes, dict) and "$ref" in nodes:  # a $ref for the whole list: reported by the walk
+            target = self.files.follow(source, pointer, nodes)
+            if target is None:
+                return found
+            source, pointer, nodes = target.source, target.pointer, target.node
         for index, node in enumerate(nodes if isinstance(nodes, list) else ()):
             target = self.files.follow(source, join(pointer, index), node)
             if target is None or not isinstance(target.node, dict):
@@ -217,7 +262,8 @@ class _Extractor:
                 continue  # the meta-schema reports it
             if (name, location) in found:
                 message = f"duplicate parameter '{name}' in {location}"
-                self.findings.append(SpecIssue(source.display, join(pointer, index), message))
+                fix = "remove one of them; a parameter is known by its name and location"
+                self.findings.append(SpecIssue(source.display, join(pointer, index), message, "duplicate", fix))
             found[(name, location)] = self._parameter(target.source, target.pointer, target.node)
         return found
 

@@ -6,6 +6,10 @@ into nested closures (schemachecks.py) that only answer "valid or not": about 15
 jsonschema stays the authority on what is wrong: MetaSchema runs it on whatever the fast
 check rejects. Only the keywords the shipped meta-schemas use are compiled; any other
 raises UnsupportedSchema, and jsonschema then does everything.
+
+Besides the OpenAPI meta-schemas, the JSON Schema dialects OpenAPI 3.1 Schema Objects are
+written in (the OpenAPI base dialect, JSON Schema 2020-12) are compiled the same way, from
+the meta-schemas openapi-schema-validator and jsonschema-specifications ship: no network.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from airgapctl.specs.schemachecks import (
     COMBINATORS,
@@ -38,7 +43,8 @@ from airgapctl.specs.schemachecks import (
 
 # Keywords that never make an instance invalid (formats are not asserted, as in jsonschema by default).
 _ANNOTATIONS = frozenset(("$schema", "id", "$id", "description", "title", "default", "definitions", "$defs", "$comment",
-                          "format", "examples", "deprecated", "readOnly", "writeOnly", "$dynamicAnchor"))  # fmt: skip
+                          "format", "examples", "deprecated", "readOnly", "writeOnly", "$dynamicAnchor",
+                          "$vocabulary", "$anchor"))  # fmt: skip
 
 
 class UnsupportedSchema(Exception):
@@ -143,12 +149,16 @@ class FastValidator:
         if "pattern" in keywords:
             regex = re.compile(keywords.pop("pattern"))
             checks.append(lambda i: None if isinstance(i, str) and not regex.search(i) else EMPTY)
-        if "minimum" in keywords:
+        if self.draft4 and "minimum" in keywords:
             low, exclusive = keywords.pop("minimum"), keywords.pop("exclusiveMinimum", False)
             if exclusive is not True and exclusive is not False:
                 raise UnsupportedSchema("numeric exclusiveMinimum")
             too_low = (lambda i: i <= low) if exclusive else (lambda i: i < low)
             checks.append(lambda i: None if is_number(i) and too_low(i) else EMPTY)
+        if not self.draft4:  # 2020-12: each bound is its own keyword, exclusive ones are numbers
+            for name, out_of_range in _BOUNDS.items():
+                if name in keywords:
+                    checks.append(_bound_check(keywords.pop(name), out_of_range))
         return checks
 
     def _applicator(self, name: str, value: Any, keywords: dict[str, Any]) -> Check | None:
@@ -172,6 +182,8 @@ class FastValidator:
         if dynamic:  # the shipped 3.1 schema has one dynamic anchor, so the scope cannot change it
             return _find_anchor(self.root, reference.lstrip("#"))
         address, _, fragment = reference.partition("#")
+        if address:  # relative to the $id of the document it is written in
+            address = urljoin(str(self._current.get("$id") or self._current.get("id") or ""), address)
         document = self.documents.get(address) if address else self._current
         if document is None:
             raise UnsupportedSchema(f"$ref {reference}")
@@ -195,6 +207,20 @@ class FastValidator:
         return unevaluated
 
 
+_BOUNDS = {
+    "minimum": lambda value, bound: value < bound,
+    "exclusiveMinimum": lambda value, bound: value <= bound,
+    "maximum": lambda value, bound: value > bound,
+    "exclusiveMaximum": lambda value, bound: value >= bound,
+}
+
+
+def _bound_check(bound: Any, out_of_range: Any) -> Check:
+    if not is_number(bound):
+        raise UnsupportedSchema(f"bound {bound!r}")
+    return lambda i: None if is_number(i) and out_of_range(i, bound) else EMPTY
+
+
 def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -216,6 +242,7 @@ class MetaSchema:
 
     def __init__(self, schema: dict[str, Any], documents: dict[str, Any]) -> None:
         self.schema = schema
+        self.documents = documents
         self.definitions: dict[str, Any] = schema.get("definitions") or schema.get("$defs") or {}
         try:
             self.fast: FastValidator | None = FastValidator(schema, documents)
@@ -232,8 +259,15 @@ class MetaSchema:
     def _explainer(self, definition: str | None) -> Any:
         if not self._explainers:
             from jsonschema.validators import validator_for  # imported only when needed: 0.2 s
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
 
-            self._explainers[None] = validator_for(self.schema)(self.schema)
+            # The documents jsonschema does not know itself (the OpenAPI dialect's vocabulary), by URI.
+            registry = Registry().with_resources(
+                (uri, Resource.from_contents(document, default_specification=DRAFT202012))
+                for uri, document in self.documents.items()
+            )
+            self._explainers[None] = validator_for(self.schema)(self.schema, registry=registry)
         if definition not in self._explainers:
             # Same resolver as the root, so the definition's own "#/..." references still resolve.
             self._explainers[definition] = self._explainers[None].evolve(schema=self.definitions[definition])
@@ -255,6 +289,29 @@ def meta_schema(family: str) -> MetaSchema:
         if uri in text
     }
     return MetaSchema(schema, documents)
+
+
+# The JSON Schema dialects an OpenAPI 3.1 Schema Object may be checked against offline.
+OAS31_DIALECT = "https://spec.openapis.org/oas/3.1/dialect/base"
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+_DRAFT_2020_12_VOCABULARIES = ("core", "applicator", "unevaluated", "validation", "meta-data", "format-annotation",
+                               "content")  # fmt: skip
+
+
+@functools.cache
+def dialect_schema(uri: str) -> MetaSchema | None:
+    """The meta-schema of a JSON Schema dialect by its URI, as shipped; None for a dialect not shipped."""
+    key = uri.rstrip("#")
+    documents = {DRAFT_2020_12: _package_json("jsonschema_specifications", "schemas/draft202012/metaschema.json")}
+    for name in _DRAFT_2020_12_VOCABULARIES:
+        vocabulary = _package_json("jsonschema_specifications", f"schemas/draft202012/vocabularies/{name}")
+        documents[vocabulary["$id"]] = vocabulary
+    oas = _package_json("openapi_schema_validator", "schemas/oas3.1/metaschema.json")
+    base = _package_json("openapi_schema_validator", "schemas/oas3.1/vocabularies/base")
+    documents |= {oas["$id"]: oas, base["$id"]: base}
+    if key not in documents or key not in (OAS31_DIALECT, DRAFT_2020_12):
+        return None
+    return MetaSchema(documents[key], {uri: doc for uri, doc in documents.items() if uri != key})
 
 
 def _package_json(package: str, relative: str) -> Any:

@@ -10,14 +10,36 @@ from typing import Any
 
 HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
 
+# What kind of problem a SpecIssue is, and how the summary line names a count of them.
+KINDS = {
+    "document": "unreadable document",
+    "reference": "broken $ref",
+    "ref-not-allowed": "$ref where OpenAPI allows none",
+    "no-paths": "missing paths",
+    "structure": "OpenAPI structure",
+    "json-schema": "Schema Object",
+    "default-type": "default of the wrong type",
+    "path-parameter": "path parameter",
+    "duplicate": "duplicate",
+    "extension": "x- extension",
+    "no-operations": "no operation",
+}
+
 
 @dataclass(frozen=True)
 class SpecIssue:
-    """One problem in one place: printed as ``FILE:POINTER: MESSAGE``."""
+    """One problem in one place: printed as ``FILE:POINTER: MESSAGE``.
+
+    ``kind`` groups it (one of KINDS), ``fix`` says what to change when the mistake is a known one,
+    and ``position`` orders it as written: the index of each pointer token in its file.
+    """
 
     file: str
     pointer: str  # JSON pointer inside that file, "" for the whole document
     message: str
+    kind: str = field(default="structure", compare=False)
+    fix: str | None = field(default=None, compare=False)
+    position: tuple[int, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.pointer or '/'}: {self.message}"
@@ -56,3 +78,7 @@ class LoadedSpec:
     openapi_version: str  # "2.0", "3.0.x" or "3.1.x" as the document declares it
     title: str
     operations: tuple[Operation, ...]
+    # False for an OpenAPI 3.1 document without a paths object (webhooks or components only).
+    has_paths: bool = True
+    # What is worth knowing but does not make the spec invalid (no operation declared, ...).
+    warnings: tuple[SpecIssue, ...] = ()

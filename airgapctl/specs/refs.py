@@ -56,6 +56,23 @@ def lookup(document: Any, pointer: str) -> tuple[bool, Any]:
     return True, node
 
 
+def position(document: Any, pointer: str) -> tuple[int, ...]:
+    """Where a pointer's target is written, as the index of each token among its siblings: the
+    order a reader meets things in the file (a pointer into nothing stops where it leaves it)."""
+    node, found = document, []
+    for raw in pointer.split("/")[1:] if pointer else ():
+        token = _unescape(raw)
+        if isinstance(node, dict) and token in node:
+            found.append(list(node).index(token))
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            found.append(int(token))
+            node = node[int(token)]
+        else:
+            break
+    return tuple(found)
+
+
 @dataclass
 class SourceFile:
     path: str  # absolute, normalised: the identity of the file and the base of its relative refs
@@ -110,7 +127,7 @@ class SpecFiles:
             self._resolved[key] = self._resolve(source, ref)
         outcome = self._resolved[key]
         if isinstance(outcome, str):  # reported at every place the broken $ref is written
-            self.report(SpecIssue(source.display, ref_pointer, outcome))
+            self.report(SpecIssue(source.display, ref_pointer, outcome, kind="reference"))
             return None
         return outcome
 
@@ -122,7 +139,7 @@ class SpecFiles:
             where = (target.source.display, target.pointer)
             if where in seen:
                 chain = " -> ".join(f"{file}#{at}" for file, at in [*seen[seen.index(where) :], where])
-                self.report(SpecIssue(source.display, pointer, f"circular $ref chain: {chain}"))
+                self.report(SpecIssue(source.display, pointer, f"circular $ref chain: {chain}", kind="reference"))
                 return None
             seen.append(where)
             next_target = self.resolve(target.source, join(target.pointer, "$ref"), target.node["$ref"])
@@ -175,7 +192,7 @@ def _read(path: str, display: str, root_dir: str) -> SourceFile:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as error:
-        raise DocumentError(SpecIssue(display, "", f"cannot read: {error.strerror}")) from None
+        raise DocumentError(SpecIssue(display, "", f"cannot read: {error.strerror}", kind="document")) from None
     document = parse_document(data, display)
     relpath = os.path.relpath(path, root_dir)
     return SourceFile(path, display, relpath, hashlib.sha256(data).hexdigest(), document)

@@ -5,35 +5,37 @@ itself (HTTP handlers included) and takes 10 s on a 2,000-operation spec. We che
 meta-schemas it ships (metaschema.py: a compiled yes/no check, jsonschema to explain a "no"):
 the root document against the whole meta-schema, and each object reached through a $ref into
 another file against the definition of its kind. The rules a JSON Schema cannot express
-(unique operationIds, path parameters matching the template, ...) are checked on the loaded
-operations. Verdicts are cached by the spec's digest, so an unchanged spec costs only a load.
+(unique operationIds, path parameters matching the template, a default of the schema's type,
+3.1 Schema Objects in their dialect, ...) are checked on the loaded operations and the Schema
+Objects the walk found. Verdicts are remembered by spec tree (verdicts.py), so a warm run of an
+unchanged spec only reads and hashes its files.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import dataclasses
+import functools
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from importlib import metadata
-from typing import Any
 
 from airgapctl import __version__
 from airgapctl.errors import SpecInvalidError
 from airgapctl.specs.cache import VerdictCache
+from airgapctl.specs.explain import issues_from_error
 from airgapctl.specs.grammar import DEFINITION_NAMES
 from airgapctl.specs.loader import NO_PATHS, TOO_DEEP, SpecSources, invalid_spec_error, read_sources, require_spec_file
 from airgapctl.specs.metaschema import meta_schema
+from airgapctl.specs.misplaced import in_place, misplaced_issue, outside
 from airgapctl.specs.model import LoadedSpec, SpecIssue
-from airgapctl.specs.refs import join, lookup
+from airgapctl.specs.operation_rules import operation_issues, tag_issues
+from airgapctl.specs.refs import lookup, position
+from airgapctl.specs.schema_objects import schema_object_issues, unknown_dialects
+from airgapctl.specs.verdicts import Verdict, recall, remember
 
 # Bump when the checks here change, so verdicts cached by an older airgapctl are not reused.
-CHECKS_REVISION = 1
-_MAX_MESSAGE = 200
-_TEMPLATE_PARAMETER = re.compile(r"\{([^{}/]+)\}")
+CHECKS_REVISION = 2
 
 
 def validate_spec(
@@ -44,14 +46,36 @@ def validate_spec(
     ``cache_dir`` defaults to ``$XDG_CACHE_HOME/airgapctl/specs``; ``use_cache=False`` neither
     reads nor writes verdicts.
     """
-    sources = read_sources(path)
+    display = require_spec_file(path)
+    cache = VerdictCache(cache_dir) if use_cache else None
+    verdict = _recalled(cache, display) if cache is not None else None
+    if verdict is None:
+        verdict = _checked(display, cache)
+    if verdict.issues or verdict.spec is None:
+        raise invalid_spec_error(display, verdict.issues)
+    return verdict.spec
+
+
+def _recalled(cache: VerdictCache, display: str) -> Verdict | None:
     try:
-        issues = _verdict(sources, VerdictCache(cache_dir) if use_cache else None)
+        with open(display, "rb") as handle:
+            root_bytes = handle.read()
+    except OSError:
+        return None  # the load says why
+    return recall(cache, display, root_bytes, validator_version())
+
+
+def _checked(display: str, cache: VerdictCache | None) -> Verdict:
+    sources = read_sources(display)
+    try:
+        issues = check_sources(sources)
     except RecursionError:  # the meta-schema checks recurse with the document
-        issues = [SpecIssue(sources.spec.path, "", TOO_DEEP)]
-    if issues:
-        raise invalid_spec_error(os.fspath(path), issues)
-    return sources.spec
+        issues = [SpecIssue(display, "", TOO_DEEP, kind="document")]
+    spec = dataclasses.replace(sources.spec, warnings=(*sources.spec.warnings, *_dialect_warnings(sources)))
+    verdict = Verdict(None if issues else spec, issues)
+    if cache is not None and not sources.problems:  # a partial read is reported, never remembered
+        remember(cache, sources.files, validator_version(), verdict.spec, issues)
+    return verdict
 
 
 @dataclass(frozen=True)
@@ -81,7 +105,15 @@ def validate_specs(
     return results
 
 
-def summary_error(results: Sequence[SpecResult], hint: str | None = None) -> SpecInvalidError | None:
+class SpecsInvalidError(SpecInvalidError):
+    """Some of several specs are invalid; ``results`` says which, with each one's issues."""
+
+    def __init__(self, message: str, results: Sequence[SpecResult], hint: str | None = None) -> None:
+        super().__init__(message, [issue for result in results for issue in result.issues], hint=hint)
+        self.results = tuple(results)
+
+
+def summary_error(results: Sequence[SpecResult], hint: str | None = None) -> SpecsInvalidError | None:
     """One error for all invalid specs ("2 of 3 specs are invalid (5 problems)"), or None."""
     invalid = [result for result in results if result.issues]
     if not invalid:
@@ -92,163 +124,61 @@ def summary_error(results: Sequence[SpecResult], hint: str | None = None) -> Spe
         message = f"spec {results[0].path} is invalid ({problems})"
     else:
         message = f"{len(invalid)} of {len(results)} specs {'is' if len(invalid) == 1 else 'are'} invalid ({problems})"
-    return SpecInvalidError(message, issues, hint=hint)
+    return SpecsInvalidError(message, results, hint=hint)
 
 
+@functools.cache
 def validator_version() -> str:
     """What a verdict depends on besides the spec: the meta-schemas', jsonschema's and our versions."""
-    versions = (metadata.version(name) for name in ("openapi-spec-validator", "jsonschema"))
-    ours = f"airgapctl {__version__} checks {CHECKS_REVISION}"
-    return "openapi-spec-validator {}, jsonschema {}, {}".format(*versions, ours)
+    names = ("openapi-spec-validator", "openapi-schema-validator", "jsonschema", "jsonschema-specifications")
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in names)
+    return f"{versions}, airgapctl {__version__} checks {CHECKS_REVISION}"
 
 
 def check_sources(sources: SpecSources) -> list[SpecIssue]:
     """Every problem of a spec as read: meta-schema, references, and the rules beyond the schema."""
-    meta = meta_schema(sources.family)
+    family = sources.family
+    meta = meta_schema(family)
     root = sources.files.root
-    issues = [*sources.problems, *(_issue(root.display, "", error) for error in meta.errors(root.document))]
-    definitions = DEFINITION_NAMES[sources.family]
+    misplaced = sources.walk.misplaced
+    checked: list[SpecIssue] = []
+    for error in meta.errors(in_place(root.document, root, "", misplaced)):
+        checked += issues_from_error(root.display, "", error, family)
+    definitions = DEFINITION_NAMES[family]
     for fragment in sources.fragments:
         if fragment.kind in definitions:
             _, node = lookup(fragment.source.document, fragment.pointer)
-            errors = meta.errors(node, definitions[fragment.kind])
-            issues += [_issue(fragment.source.display, fragment.pointer, error) for error in errors]
-    issues += sources.findings
-    issues += _operation_rules(sources.spec)
-    issues += _tag_rules(root.display, root.document.get("tags"))
+            node = in_place(node, fragment.source, fragment.pointer, misplaced)
+            for error in meta.errors(node, definitions[fragment.kind]):
+                checked += issues_from_error(fragment.source.display, fragment.pointer, error, family)
+    checked += sources.findings
+    checked += schema_object_issues(sources.walk.schemas, family, root.document)
+    checked += operation_issues(sources.spec)
+    checked += tag_issues(root.display, root.document.get("tags"))
+    # What a misplaced $ref put in place is reported where it is written, not at the $ref.
+    checked = [issue for issue in checked if outside(issue, misplaced)]
+    issues = [*sources.problems, *(misplaced_issue(ref, family) for ref in misplaced), *checked]
     if any(issue.message == NO_PATHS for issue in sources.problems):  # the same, said more plainly
         issues = [issue for issue in issues if issue.message != "'paths' is a required property"]
-    return list(dict.fromkeys(issues))
+    documents = {f.display: f.document for f in sources.files.files.values()}
+    return [
+        dataclasses.replace(issue, position=position(documents[issue.file], issue.pointer))
+        if issue.file in documents else issue
+        for issue in dict.fromkeys(issues)
+    ]  # fmt: skip
 
 
-def _verdict(sources: SpecSources, cache: VerdictCache | None) -> list[SpecIssue]:
-    if sources.problems or cache is None:  # a partial read is reported, never remembered
-        return check_sources(sources)
-    key = _cache_key(sources.spec.sha256)
-    names = {f.relpath: f.display for f in sources.files.files.values()}
-    cached = cache.read(key)
-    if cached is not None:  # issues are stored by path relative to the root, shown as given now
-        return [SpecIssue(names.get(i["file"], i["file"]), i["pointer"], i["message"]) for i in cached]
-    issues = check_sources(sources)
-    relpaths = {display: relpath for relpath, display in names.items()}
-    cache.write(
-        key, [{"file": relpaths.get(i.file, i.file), "pointer": i.pointer, "message": i.message} for i in issues]
-    )
-    return issues
-
-
-def _cache_key(spec_digest: str) -> str:
-    return hashlib.sha256(f"{spec_digest}\0{validator_version()}".encode()).hexdigest()
-
-
-def _issue(display: str, pointer: str, error: Any) -> SpecIssue:
-    best = _most_specific(error)
-    return SpecIssue(display, join(pointer, *best.absolute_path), _message(best, error))
-
-
-def _most_specific(error: Any) -> Any:
-    """The leaf error that says most about what is wrong, under oneOf/anyOf alternatives.
-
-    Prefer the deepest; among equals, not a mismatch of a discriminating string (``in: path``
-    against the query alternative) and not the "or a $ref" alternative.
-    """
-    leaves = list(_leaves(error))
-    if len(leaves) == 1:
-        return leaves[0]
-    return max(leaves, key=lambda leaf: (len(leaf.absolute_path), not _is_alternative_mismatch(leaf)))
-
-
-def _leaves(error: Any):
-    if not error.context:
-        yield error
-        return
-    for sub in error.context:
-        yield from _leaves(sub)
-
-
-def _is_alternative_mismatch(error: Any) -> bool:
-    if error.validator == "required" and error.validator_value == ["$ref"]:
-        return True
-    return error.validator in ("enum", "const") and isinstance(error.instance, str)
-
-
-def _message(best: Any, top: Any) -> str:
-    if best.validator == "type":
-        expected = best.validator_value if isinstance(best.validator_value, list) else [best.validator_value]
-        return f"expected {' or '.join(map(str, expected))}, got {_json_type(best.instance)}"
-    if best.validator in ("enum", "const"):
-        allowed = _allowed_values(best, top)
-        return _shorten(f"{_dump(best.instance)} is not allowed here; expected one of {_dump(allowed)}")
-    if best.validator == "uniqueItems":
-        return "the items must be unique"
-    if best.validator in ("oneOf", "anyOf"):
-        return f"this {_json_type(best.instance)} matches none of the forms allowed here"
-    return _shorten(best.message)
-
-
-def _allowed_values(best: Any, top: Any) -> list[Any]:
-    """Every value some alternative accepts at that place: ``in`` may be path, query, header or cookie."""
-    allowed: list[Any] = []
-    for leaf in _leaves(top):
-        if leaf.absolute_path == best.absolute_path and leaf.validator in ("enum", "const"):
-            values = leaf.validator_value if leaf.validator == "enum" else [leaf.validator_value]
-            allowed += [value for value in values if value not in allowed]
-    return allowed
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
-    return names.get(type(value), "number")
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, default=str)
-
-
-def _shorten(message: str) -> str:
-    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 1] + "…"
-
-
-def _operation_rules(spec: LoadedSpec) -> list[SpecIssue]:
-    """The rules on operations the meta-schema cannot express (openapi-spec-validator checks them too)."""
-    issues: list[SpecIssue] = []
-    first_with_id: dict[str, Any] = {}
-    for op in spec.operations:
-        if op.operation_id is not None:
-            first = first_with_id.setdefault(op.operation_id, op)
-            if first is not op:
-                message = f"operationId '{op.operation_id}' is already used by {first.method} {first.path}"
-                issues.append(SpecIssue(op.file, join(op.pointer, "operationId"), message))
-        in_template = set(_TEMPLATE_PARAMETER.findall(op.path))
-        declared = {p.name for p in op.parameters if p.location == "path"}
-        for name in sorted(in_template - declared):
-            message = f"path parameter '{name}' of {op.method} {op.path} is not declared"
-            issues.append(SpecIssue(op.file, op.pointer, message))
-        for name in sorted(declared - in_template):
-            message = f"path parameter '{name}' is declared but {op.path} has no {{{name}}}"
-            issues.append(SpecIssue(op.file, op.pointer, message))
-        if op.sunset is not None and not _is_iso_date(op.sunset):
-            message = f"x-sunset must be an ISO date such as 2030-01-31, not {op.sunset!r}"
-            issues.append(SpecIssue(op.file, join(op.pointer, "x-sunset"), message))
-    return issues
-
-
-def _tag_rules(display: str, tags: Any) -> list[SpecIssue]:
-    names: set[str] = set()
-    issues = []
-    for index, tag in enumerate(tags if isinstance(tags, list) else ()):
-        name = tag.get("name") if isinstance(tag, dict) else None
-        if isinstance(name, str) and name in names:
-            issues.append(SpecIssue(display, join("/tags", index, "name"), f"duplicate tag name '{name}'"))
-        names.add(name)
-    return issues
-
-
-def _is_iso_date(text: str) -> bool:
-    for parse in (date.fromisoformat, datetime.fromisoformat):
-        try:
-            parse(text)
-        except ValueError:
-            continue
-        return True
-    return False
+def _dialect_warnings(sources: SpecSources) -> list[SpecIssue]:
+    if sources.family != "3.1":
+        return []
+    root = sources.files.root
+    return [
+        SpecIssue(
+            root.display,
+            "/jsonSchemaDialect" if uri == root.document.get("jsonSchemaDialect") else "",
+            f"Schema Objects use the JSON Schema dialect {uri!r}, which airgapctl does not ship:"
+            " their keywords were not checked",
+            kind="json-schema",
+        )
+        for uri in sorted(map(str, unknown_dialects(sources.walk.schemas, root.document)))
+    ]
