@@ -25,11 +25,20 @@ _LATENCY_BIN = (
     "CASE WHEN kind <> 0 OR request_time IS NULL THEN NULL "
     f"ELSE least(80, floor(log2(request_time * 1000 + 1) * {LATENCY_BINS_PER_OCTAVE}))::INTEGER END"
 )
-# The path is cut from the URI only here, for the few lines no operation matched.
-_UNMATCHED_KEY = (
-    "CASE WHEN operation = '' AND kind <> 2 THEN method || chr(9) || "
-    "split_part(uri, '?', 1) || chr(9) || client || chr(9) || remote_addr || chr(9) || (ts // 3600) END"
-)
+
+
+# The path is cut from the URI only here, for the lines no operation matched (refused before routing
+# included: a scanner without a certificate is known by the paths it tries). Whether the line carries
+# a policy id rides along: a gateway that logs one enforced it. Without a policy every line of a
+# combined log is unmatched: then only refused ones are kept, the rest would only feed drift detectors.
+def _unmatched_key(served_too: bool) -> str:
+    refused = "" if served_too else " AND kind <> 0"
+    return (
+        f"CASE WHEN operation = ''{refused} THEN method || chr(9) || split_part(uri, '?', 1) || chr(9) || client "
+        "|| chr(9) || remote_addr || chr(9) || (ts // 3600) || chr(9) || (policy_id <> '')::INTEGER END"
+    )
+
+
 # Three grouping sets, each as coarse as its detectors allow: per file, identity, address and 5-minute
 # window; per operation, hour and latency bin; per operation, identity, policy id and reason,
 # with the unmatched (method, path) key riding along for lines no operation matched. Every extra set
@@ -82,7 +91,7 @@ class AuditData:
     actors: list[tuple] = field(default_factory=list)  # client, remote_addr, win, *MEASURES
     operations: list[tuple] = field(default_factory=list)  # operation, hr, lbin, *MEASURES
     routes: list[tuple] = field(default_factory=list)  # operation, client, policy_id, reason, *MEASURES
-    unmatched: list[tuple] = field(default_factory=list)  # method, path, client, remote_addr, hour, *MEASURES
+    unmatched: list[tuple] = field(default_factory=list)  # method, path, client, remote_addr, hour, enforced, *MEASURES
     files: list[tuple] = field(default_factory=list)  # fi, problem, *MEASURES
     start: float | None = None  # first and last used line's time
     end: float | None = None
@@ -90,23 +99,27 @@ class AuditData:
     utc_offset_hours: int = 0  # the logs' local offset (from their first lines): hours of day are local
 
 
-def aggregate(con: duckdb.DuckDBPyConnection, events: str, policy_id: str, max_unmatched: int = 200_000) -> AuditData:
-    """Run the single scan and fetch each grouping set (problem rows only into the per-file counts)."""
+def aggregate(
+    con: duckdb.DuckDBPyConnection, events: str, policy_id: str | None, max_unmatched: int = 200_000
+) -> AuditData:
+    """Run the single scan and fetch each grouping set (problem rows only into the per-file counts).
+
+    ``policy_id`` is the current policy's, None when the audit has no policy."""
     sets = ", ".join("(" + ", ".join((*keys, "cls")) + ")" for keys in _SETS.values())
-    blank_current = f"CASE WHEN policy_id = {literal(policy_id)} THEN '' ELSE policy_id END"
+    # The current policy id is shortened to '=' for the scan (cheaper to group by), and put back after.
+    current = f"CASE WHEN policy_id = {literal(policy_id)} THEN '=' ELSE policy_id END" if policy_id else "policy_id"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE agg AS
         SELECT GROUPING_ID({", ".join(_KEYS)}) AS gid, {", ".join(_KEYS)}, cls, {_SCAN_MEASURES}
         FROM (SELECT *, ts // {WINDOW} * {WINDOW} AS win, ts // {HOUR} * {HOUR} AS hr, {_LATENCY_BIN} AS lbin,
-                     {_UNMATCHED_KEY} AS ukey, {_CLASS} AS cls
-              FROM (SELECT {", ".join(_READ)}, {blank_current} AS policy_id, {_REASON_KIND} AS kind FROM ({events})))
+                     {_unmatched_key(policy_id is not None)} AS ukey, {_CLASS} AS cls
+              FROM (SELECT {", ".join(_READ)}, {current} AS policy_id, {_REASON_KIND} AS kind FROM ({events})))
         GROUP BY GROUPING SETS ({sets})""")  # noqa: S608 - column names and the readers' quoted SQL
     data = AuditData()
     data.actors = _fetch(con, "actors", "client, remote_addr, win")
     data.operations = _fetch(con, "operations", "operation, hr, lbin")
-    # The current policy id was blanked for the scan (cheaper to group by); put it back.
     data.routes = [
-        (o, c, p or policy_id, r, *rest)
+        (o, c, policy_id if p == "=" else p, r, *rest)
         for o, c, p, r, *rest in _fetch(con, "routes", "operation, client, policy_id, reason")
     ]
     data.files = _fetch(con, "actors", "fi, problem", used_only=False)
@@ -141,5 +154,6 @@ def _fetch(
 
 
 def _split_unmatched(row: tuple) -> tuple[Any, ...]:
-    method, path, client, remote_addr, hour = row[0].split("\t")
-    return (method, path, client, remote_addr, int(hour) * HOUR, *row[1:])
+    method, rest = row[0].split("\t", 1)
+    path, client, remote_addr, hour, enforced = rest.rsplit("\t", 4)  # a logged path may hold a tab
+    return (method, path, client, remote_addr, int(hour) * HOUR, enforced == "1", *row[1:])

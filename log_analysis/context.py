@@ -1,5 +1,9 @@
-"""What the detectors receive: the aggregates, regrouped per client, address and operation, plus
-the policy, the baseline (or None) and the audit window."""
+"""What the detectors receive: the aggregates, regrouped per actor, address and operation, plus
+the policy (or None), the baseline (or None), the audit window and what each file held.
+
+An actor is whom the baselines follow: the identity the gateway established, or, in logs whose
+lines carry no identity (combined logs of a server that did not authenticate its clients), the
+source address (``identity_key``)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 
 from log_analysis.aggregates import HOUR, LATENCY_BINS_PER_OCTAVE, WINDOW, AuditData
 from log_analysis.baseline.model import Baseline
+from log_analysis.model import FileStats, Subject
 
 
 @dataclass(slots=True)
@@ -54,15 +59,35 @@ class GatewayConfig:
     explicit: bool  # given with --gateway-config (a missing directory is then bad input)
 
 
+CLIENT, ADDRESS = "client", "remote_addr"  # what the baselines key on
+IDENTIFIED_SHARE = 0.5  # logs with at least this share of lines carrying an identity are keyed on it
+
+
+def identity_key_of(data: AuditData) -> str:
+    """``client`` when most lines used carry an identity, else ``remote_addr``."""
+    identified = sum(row[3] for row in data.actors if row[0])
+    total = sum(row[3] for row in data.actors)
+    return CLIENT if total and identified >= IDENTIFIED_SHARE * total else ADDRESS
+
+
 @dataclass
 class AuditContext:
     data: AuditData
-    policy: dict[str, Any]
+    policy: dict[str, Any] | None
     baseline: Baseline | None
     window_start: float
     window_end: float
     gateway_config: GatewayConfig | None = None
     notes: list[str] = field(default_factory=list)
+    identity_key: str = CLIENT
+    files: list[FileStats] = field(default_factory=list)
+    shared: dict[str, Any] = field(default_factory=dict)  # results several detectors use, computed once
+
+    def actor_subject(self, actor: str) -> Subject:
+        return Subject(client=actor) if self.identity_key == CLIENT else Subject(remote_addr=actor)
+
+    def _actor(self, client: str, address: str) -> str:
+        return client if self.identity_key == CLIENT else address
 
     @property
     def utc_offset_hours(self) -> int:
@@ -80,20 +105,22 @@ class AuditContext:
         return int((epoch + self.utc_offset_hours * HOUR) // 86400)
 
     @cached_property
-    def client_windows(self) -> dict[str, dict[int, Slot]]:
-        """Authenticated clients' five-minute windows."""
+    def actor_windows(self) -> dict[str, dict[int, Slot]]:
+        """Actors' five-minute windows: authenticated clients', or every source address's."""
         table: dict[str, dict[int, Slot]] = defaultdict(lambda: defaultdict(Slot))
         for client, address, win, *measures in self.data.actors:
-            if client:
-                table[client][win].add(measures, address)
+            actor = self._actor(client, address)
+            if actor:
+                table[actor][win].add(measures, address)
         return table
 
     @cached_property
-    def client_hours(self) -> dict[str, dict[int, Slot]]:
+    def actor_hours(self) -> dict[str, dict[int, Slot]]:
         table: dict[str, dict[int, Slot]] = defaultdict(lambda: defaultdict(Slot))
         for client, address, win, *measures in self.data.actors:
-            if client:
-                table[client][win // HOUR * HOUR].add(measures, address)
+            actor = self._actor(client, address)
+            if actor:
+                table[actor][win // HOUR * HOUR].add(measures, address)
         return table
 
     @cached_property
@@ -108,8 +135,11 @@ class AuditContext:
 
     @cached_property
     def anonymous_windows(self) -> dict[str, dict[int, Slot]]:
-        """Five-minute windows of the lines that carry no identity, per source address."""
+        """Five-minute windows of the lines no actor covers (no identity, when actors are identities),
+        per source address."""
         table: dict[str, dict[int, Slot]] = defaultdict(lambda: defaultdict(Slot))
+        if self.identity_key != CLIENT:
+            return table
         for client, address, win, *measures in self.data.actors:
             if not client:
                 table[address][win].add(measures)
@@ -141,11 +171,11 @@ class AuditContext:
 
     @cached_property
     def policy_operations(self) -> dict[str, dict[str, Any]]:
-        return {op["id"]: op for op in self.policy["operations"]}
+        return {op["id"]: op for op in self.policy["operations"]} if self.policy else {}
 
     @cached_property
     def client_roles(self) -> dict[str, set[str]]:
-        return {c["name"]: set(c["roles"]) for c in self.policy["clients"]}
+        return {c["name"]: set(c["roles"]) for c in self.policy["clients"]} if self.policy else {}
 
 
 @dataclass

@@ -63,7 +63,7 @@ def scan(
     eng: Engine,
     inputs: list[LogInput],
     read: ReadOptions,
-    policy: dict[str, Any],
+    policy: dict[str, Any] | None,
     progress: Reporter = NO_PROGRESS,
     label: str = "logs",
 ) -> tuple[AuditData, list[FileStats]]:
@@ -111,7 +111,7 @@ def _scan_once(
     eng: Engine,
     inputs: list[LogInput],
     read: ReadOptions,
-    policy: dict[str, Any],
+    policy: dict[str, Any] | None,
     progress: Reporter,
     label: str,
     last_try: bool = False,
@@ -126,8 +126,8 @@ def _scan_once(
         ) from None
 
 
-def _aggregate(eng: Engine, inputs: list[LogInput], read: ReadOptions, policy: dict[str, Any]) -> AuditData:
-    return aggregate(eng.con, events_sql(inputs, read, policy), policy["policy_id"])
+def _aggregate(eng: Engine, inputs: list[LogInput], read: ReadOptions, policy: dict[str, Any] | None) -> AuditData:
+    return aggregate(eng.con, events_sql(inputs, read, policy), policy["policy_id"] if policy else None)
 
 
 def _with_progress(
@@ -175,7 +175,10 @@ def _size(path: Path) -> int:
 def _file_stats(
     con: duckdb.DuckDBPyConnection, inputs: list[LogInput], data: AuditData, read: ReadOptions
 ) -> list[FileStats]:
-    stats = [FileStats(str(log.path), log.format, damaged_gzip=log.salvaged_copy is not None) for log in inputs]
+    stats = [
+        FileStats(str(log.path), log.format, damaged_gzip=log.salvaged_copy is not None, read_from=log.read_from)
+        for log in inputs
+    ]
     for index, problem, n, *rest in data.files:
         entry = stats[index]
         entry.lines += n

@@ -42,13 +42,16 @@ class Subject:
     client: str = ""
     operation: str = ""
     remote_addr: str = ""
+    file: str = ""  # a log file (input_quality)
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            k: v
-            for k, v in (("client", self.client), ("operation", self.operation), ("remote_addr", self.remote_addr))
-            if v
-        }
+        fields = (
+            ("client", self.client),
+            ("operation", self.operation),
+            ("remote_addr", self.remote_addr),
+            ("file", self.file),
+        )
+        return {k: v for k, v in fields if v}
 
 
 @dataclass
@@ -89,6 +92,7 @@ class FileStats:
     first: float | None = None
     last: float | None = None
     damaged_gzip: bool = False  # only the readable beginning of a cut-off gzip file was read
+    read_from: int = 0  # bytes an earlier run had read already (an incremental run reads only what follows)
 
     @property
     def skipped_total(self) -> int:

@@ -72,7 +72,7 @@ def parse_incident_kinds(text: str, known: tuple[str, ...]) -> tuple[str, ...]:
 def audit_options(
     *,
     logs: list[Path],
-    policy: Path,
+    policy: Path | None,
     state: Path | None,
     report_dir: Path | None,
     keep: int | None = None,
@@ -85,6 +85,7 @@ def audit_options(
     gateway_config: Path | None,
     log_format: str,
     params: list[str],
+    full: bool = False,
 ) -> AuditOptions:
     """``airgapctl audit run``'s options, as typed, into the pipeline's."""
     return AuditOptions(
@@ -102,4 +103,5 @@ def audit_options(
         gateway_config=gateway_config,
         log_format=log_format,
         parameters=parse_parameters(params),
+        full=full,
     )

@@ -39,7 +39,7 @@ def _traffic(ctx: AuditContext) -> dict[str, Any]:
 
 def _top_clients(ctx: AuditContext) -> list[dict[str, Any]]:
     totals: Counter = Counter()
-    for client, windows in ctx.client_windows.items():
+    for client, windows in ctx.actor_windows.items():
         totals[client] = sum(slot.requests for slot in windows.values())
     anonymous = sum(slot.requests for windows in ctx.anonymous_windows.values() for slot in windows.values())
     rows = [{"client": name, "requests": n} for name, n in totals.most_common(TOP)]

@@ -33,14 +33,24 @@ MORE_LOGS_ARG = typer.Argument(
     None, metavar="[PATH]...", help="More log files, e.g. from a shell glob after --logs.", show_default=False
 )
 POLICY_OPT = typer.Option(
-    ..., "--policy", help="The current compiled policy (policy.json from 'airgapctl specs compile')."
+    None,
+    "--policy",
+    help="The current compiled policy (policy.json from 'airgapctl specs compile'). [default: none: "
+    "the anomaly detectors run, the drift detectors do not]",
+    show_default=False,
 )
 STATE_OPT = typer.Option(
     None,
     "--state",
-    help="Directory keeping the learned baseline between runs. [default: none: "
-    "only the detectors that need no baseline run]",
+    help="Directory keeping, between runs, the learned baseline and how far each log file was read: "
+    "a run reads only what the logs gained since the last one. [default: none: every file is read whole "
+    "and only the detectors that need no baseline run]",
     show_default=False,
+)
+FULL_OPT = typer.Option(
+    False,
+    "--full",
+    help="Read every log file from its start again, and leave the baseline and read positions in --state as they were.",
 )
 REPORT_DIR_OPT = typer.Option(
     None, "--report-dir", help="Where to write audit-<time>.<format> reports; latest.<format> links to the newest."
@@ -102,8 +112,9 @@ def audit() -> None:
 def run(
     logs: list[Path] = LOGS_OPT,
     more_logs: list[Path] | None = MORE_LOGS_ARG,
-    policy: Path = POLICY_OPT,
+    policy: Path | None = POLICY_OPT,
     state: Path | None = STATE_OPT,
+    full: bool = FULL_OPT,
     report_dir: Path | None = REPORT_DIR_OPT,
     keep: int | None = KEEP_OPT,
     since: str | None = SINCE_OPT,
@@ -118,14 +129,18 @@ def run(
     as_json: bool = JSON_OPT,
     quiet: bool = QUIET_OPT,
 ) -> None:
-    """Audit access logs against the policy and the learned baseline; exit 1 when a finding reaches --fail-on."""
+    """Audit access logs against the policy and the learned baseline; exit 1 when a finding reaches --fail-on.
+
+    Exit 2 when nothing could be judged: a file none of whose lines could be read (a wrong
+    --log-format, not a log), or no line at all (empty files, nothing new since the last run).
+    """
     from log_analysis.options import audit_options
     from log_analysis.pipeline import run_audit
 
     options = audit_options(
         logs=[*logs, *(more_logs or [])], policy=policy, state=state, report_dir=report_dir, keep=keep, since=since,
         until=until, formats=formats, fail_on=fail_on, learn=not no_learn, train=list(train or []),
-        gateway_config=gateway_config, log_format=log_format, params=list(params or []),
+        gateway_config=gateway_config, log_format=log_format, params=list(params or []), full=full,
     )  # fmt: skip
     progress = NO_PROGRESS if quiet or as_json else TerminalReporter(sys.stderr)
     result = run_audit(options, progress)
@@ -147,10 +162,15 @@ def _summary(result) -> dict:
     return {
         **report["summary"],
         "window": report["window"],
-        "inputs": {k: report["inputs"][k] for k in ("lines_read", "lines_used", "lines_skipped", "skipped_by_reason")},
+        "identity_key": report["identity_key"],
+        "inputs": {
+            k: report["inputs"][k]
+            for k in ("lines_read", "lines_used", "lines_skipped", "skipped_by_reason", "incremental", "unchanged")
+        },
         "reports": [str(p) for p in result.written],
         "notes": report["notes"],
         "baseline": str(result.baseline_file) if result.baseline_file else None,
+        "reading": str(result.reading_file) if result.reading_file else None,
     }
 
 

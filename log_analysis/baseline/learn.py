@@ -26,12 +26,12 @@ def learn(ctx: AuditContext, baseline: Baseline | None) -> Baseline | None:
     data = ctx.data
     if data.start is None or data.end is None:
         return baseline
-    if baseline is None:
-        baseline = Baseline(first=data.start, last=data.end)
-    for client, windows in ctx.client_windows.items():
+    if baseline is None or baseline.identity_key != ctx.identity_key:
+        baseline = Baseline(first=data.start, last=data.end, identity_key=ctx.identity_key)
+    for client, windows in ctx.actor_windows.items():
         stats = baseline.clients.get(client) or ClientStats(first_seen=min(windows), last_seen=max(windows))
         baseline.clients[client] = stats
-        _learn_client(ctx, stats, windows, ctx.client_hours[client])
+        _learn_client(ctx, stats, windows, ctx.actor_hours[client])
         for address in {a for slot in windows.values() for a in slot.addresses}:
             baseline.addresses.add(address)
     for operation, hours in ctx.operation_hours.items():
@@ -42,7 +42,7 @@ def learn(ctx: AuditContext, baseline: Baseline | None) -> Baseline | None:
     baseline.runs += 1
     baseline.learned_lines += sum(row[2] for row in data.files if row[1] is None)
     baseline.learned_seconds += data.end - data.start
-    baseline.policy_id = ctx.policy["policy_id"]
+    baseline.policy_id = ctx.policy["policy_id"] if ctx.policy else baseline.policy_id
     cap_keys(baseline.clients, MAX_CLIENTS)
     cap_keys(baseline.operations, MAX_OPERATIONS)
     return baseline

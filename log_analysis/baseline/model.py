@@ -55,6 +55,7 @@ class Baseline:
     runs: int = 0
     learned_lines: int = 0
     learned_seconds: float = 0.0
+    identity_key: str = "client"  # what its clients are keyed on: identities, or remote_addr (no identities)
     clients: dict[str, ClientStats] = field(default_factory=dict)
     operations: dict[str, OperationStats] = field(default_factory=dict)
     addresses: BloomFilter = field(default_factory=BloomFilter)
@@ -69,6 +70,7 @@ class Baseline:
             "runs": self.runs,
             "learned_lines": self.learned_lines,
             "learned_seconds": self.learned_seconds,
+            "identity_key": self.identity_key,
             # vars(), not asdict(): the fields are plain numbers and lists, and asdict deep-copies them slowly.
             "clients": {name: vars(stats) for name, stats in self.clients.items()},
             "operations": {name: vars(stats) for name, stats in self.operations.items()},
@@ -87,6 +89,7 @@ class Baseline:
             runs=int(data["runs"]),
             learned_lines=int(data["learned_lines"]),
             learned_seconds=float(data["learned_seconds"]),
+            identity_key=str(data.get("identity_key", "client")),
             clients={name: ClientStats(**stats) for name, stats in data["clients"].items()},
             operations={name: OperationStats(**stats) for name, stats in data["operations"].items()},
             addresses=BloomFilter.from_json(data["addresses"]),

@@ -1,4 +1,4 @@
-"""The --state directory: baseline.json, written atomically, one audit at a time (a lock file)."""
+"""The --state directory: baseline.json and reading.json, written atomically, one audit at a time (a lock file)."""
 
 from __future__ import annotations
 
@@ -33,10 +33,14 @@ def load_baseline(state_dir: Path | None) -> Baseline | None:
 
 
 def save_baseline(state_dir: Path, baseline: Baseline) -> Path:
-    path = state_dir / BASELINE_FILE
-    text = json.dumps(baseline.to_json(), separators=(",", ":"))
+    return write_state_file(state_dir / BASELINE_FILE, baseline.to_json())
+
+
+def write_state_file(path: Path, document: dict) -> Path:
+    """Write one JSON document of the state directory atomically (a reader never sees half of it)."""
+    text = json.dumps(document, separators=(",", ":"))
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".baseline.", dir=state_dir)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", dir=path.parent)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.replace(temporary, path)

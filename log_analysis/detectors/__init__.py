@@ -10,6 +10,7 @@ from log_analysis.detectors import (
     auth_failures,
     error_ratio,
     exfiltration,
+    input_quality,
     latency,
     new_client,
     off_hours,
@@ -36,6 +37,7 @@ REGISTRY: tuple[Detector, ...] = (
     role_drift.DETECTOR,
     policy_mismatch.DETECTOR,
     config_drift.DETECTOR,
+    input_quality.DETECTOR,
 )
 DETECTORS: dict[str, Detector] = {detector.id: detector for detector in REGISTRY}
 

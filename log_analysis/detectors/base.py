@@ -17,7 +17,8 @@ MAD_SCALE = 1.4826
 @dataclass(frozen=True)
 class Detector:
     """id (the finding's ``detector``), default severity, what it looks for, its tunable parameters,
-    whether it needs a baseline, and the function from the audit's data to findings."""
+    whether it needs a baseline or a policy, the function from the audit's data to findings, and
+    how findings sharing a cause are folded into one (log_analysis.grouping)."""
 
     id: str
     severity: Severity
@@ -26,10 +27,14 @@ class Detector:
     parameters: Parameters
     needs_baseline: bool
     detect: Callable[[AuditContext, Parameters], list[Finding]] = field(compare=False)
+    needs_policy: bool = False  # drift: judged against the current policy
+    group: Callable[[list[Finding]], list[Finding]] | None = field(default=None, compare=False)
 
     def run(self, ctx: AuditContext, overrides: Parameters | None = None) -> list[Finding]:
         params = {**self.parameters, **(overrides or {})}
         findings = self.detect(ctx, params)
+        if self.group is not None:
+            findings = self.group(findings)
         for finding in findings:
             if finding.detector != self.id:
                 raise AssertionError(f"{self.id} produced a finding tagged {finding.detector}")

@@ -35,13 +35,13 @@ def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
         p0 = _share(stats.server_errors if stats else 0.0, stats.requests if stats else 0.0, params)
         counts = {h: (slot.server_errors, slot.requests) for h, slot in hours.items()}
         findings.extend(_judge(Subject(operation=operation), "server errors", counts, p0, params))
-    for client, hours in sorted(ctx.client_hours.items()):
+    for client, hours in sorted(ctx.actor_hours.items()):
         stats = ctx.baseline.clients.get(client)
         if stats is None:
             continue
         p0 = _share(stats.client_errors, stats.requests, params)
         counts = {h: (slot.client_errors, slot.error_base) for h, slot in hours.items()}
-        findings.extend(_judge(Subject(client=client), "client errors (4xx)", counts, p0, params))
+        findings.extend(_judge(ctx.actor_subject(client), "client errors (4xx)", counts, p0, params))
     return findings
 
 
@@ -64,7 +64,7 @@ def _judge(
     for group in runs(firing, HOUR):
         errors, total = sum(firing[h][1] for h in group), sum(firing[h][2] for h in group)
         share = errors / total
-        name = subject.operation or subject.client
+        name = subject.operation or subject.client or subject.remote_addr
         findings.append(
             Finding(
                 detector="error_ratio",

@@ -1,4 +1,5 @@
-"""exfiltration: a client receiving far more response bytes in an hour than its baseline.
+"""exfiltration: an actor (client, or address in logs without identities) receiving far more
+response bytes in an hour than its baseline.
 
 Statistic: median/MAD of the client's past hourly response bytes (active hours). An hour fires when
 bytes >= median + ``z`` x max(1.4826 MAD, median / 2), bytes >= ``ratio`` x median, bytes >=
@@ -12,7 +13,7 @@ from __future__ import annotations
 from log_analysis.aggregates import HOUR
 from log_analysis.context import AuditContext
 from log_analysis.detectors.base import Detector, Parameters, robust_score, runs
-from log_analysis.model import Finding, Severity, Subject
+from log_analysis.model import Finding, Severity
 
 PARAMETERS = {"z": 6.0, "ratio": 5.0, "per_request_ratio": 3.0, "min_bytes": 1_000_000.0, "min_samples": 6.0}
 
@@ -20,7 +21,7 @@ PARAMETERS = {"z": 6.0, "ratio": 5.0, "per_request_ratio": 3.0, "min_bytes": 1_0
 def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
     assert ctx.baseline is not None
     findings = []
-    for client, hours in sorted(ctx.client_hours.items()):
+    for client, hours in sorted(ctx.actor_hours.items()):
         stats = ctx.baseline.clients.get(client)
         if stats is None or len(stats.hourly_bytes) < params["min_samples"]:
             continue
@@ -35,17 +36,19 @@ def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
             bigger_answers = sent / slot.requests >= params["per_request_ratio"] * per_request
             if score >= params["z"] and sent >= params["ratio"] * max(middle, 1.0) and bigger_answers:
                 firing[hour] = (score, sent, middle)
-        findings.extend(_finding(client, firing, group, per_request) for group in runs(firing, HOUR))
+        findings.extend(_finding(ctx, client, firing, group, per_request) for group in runs(firing, HOUR))
     return findings
 
 
-def _finding(client: str, firing: dict[int, tuple[float, int, float]], group: list[int], per_request: float) -> Finding:
+def _finding(
+    ctx: AuditContext, client: str, firing: dict[int, tuple[float, int, float]], group: list[int], per_request: float
+) -> Finding:
     sent = sum(firing[h][1] for h in group)
     middle = firing[group[0]][2]
     return Finding(
         detector="exfiltration",
         severity=Severity.HIGH,
-        subject=Subject(client=client),
+        subject=ctx.actor_subject(client),
         start=group[0],
         end=group[-1] + HOUR,
         score=max(firing[h][0] for h in group),

@@ -1,4 +1,5 @@
-"""off_hours: a client active in a local hour of day in which it has never been active.
+"""off_hours: an actor (client, or address in logs without identities) active in a local hour of
+day in which it has never been active.
 
 Statistic: the baseline's per-client histogram of active hours of day. An hour of this run fires
 when the client made >= ``min_requests`` requests in it and neither that hour of day nor the
@@ -11,7 +12,7 @@ from __future__ import annotations
 from log_analysis.aggregates import HOUR
 from log_analysis.context import AuditContext
 from log_analysis.detectors.base import Detector, Parameters, runs
-from log_analysis.model import Finding, Severity, Subject
+from log_analysis.model import Finding, Severity
 
 PARAMETERS = {"min_requests": 10.0, "margin_hours": 1.0, "min_days": 3.0}
 
@@ -20,7 +21,7 @@ def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
     assert ctx.baseline is not None
     margin = int(params["margin_hours"])
     findings = []
-    for client, hours in sorted(ctx.client_hours.items()):
+    for client, hours in sorted(ctx.actor_hours.items()):
         stats = ctx.baseline.clients.get(client)
         if stats is None or stats.active_days < params["min_days"]:
             continue
@@ -37,7 +38,7 @@ def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
                 Finding(
                     detector="off_hours",
                     severity=Severity.MEDIUM,
-                    subject=Subject(client=client),
+                    subject=ctx.actor_subject(client),
                     start=group[0],
                     end=group[-1] + HOUR,
                     score=float(requests),

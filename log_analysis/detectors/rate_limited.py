@@ -18,7 +18,7 @@ PARAMETERS = {"min_per_window": 5.0, "min_share": 0.2, "min_windows": 3.0, "gap_
 
 def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
     findings = []
-    actors = [(Subject(client=c), w) for c, w in ctx.client_windows.items()]
+    actors = [(ctx.actor_subject(c), w) for c, w in ctx.actor_windows.items()]
     actors += [(Subject(remote_addr=a), w) for a, w in ctx.anonymous_windows.items()]
     for subject, windows in sorted(actors, key=lambda item: (item[0].client, item[0].remote_addr)):
         limited = {

@@ -1,5 +1,5 @@
-"""rate_spike: a client's request rate in a five-minute window far above its own baseline for that
-local hour of day.
+"""rate_spike: an actor's (client's, or address's in logs without identities) request rate in a
+five-minute window far above its own baseline for that local hour of day.
 
 Statistic: median and MAD of the client's past five-minute counts in the same local hour of day
 and the same kind of day (working day or weekend; silent windows count as zero).
@@ -19,7 +19,7 @@ import statistics
 from log_analysis.aggregates import WINDOW
 from log_analysis.context import AuditContext
 from log_analysis.detectors.base import MAD_SCALE, Detector, Parameters, median_and_mad, runs
-from log_analysis.model import Finding, Severity, Subject
+from log_analysis.model import Finding, Severity
 
 PARAMETERS = {"z": 8.0, "ratio": 4.0, "min_requests": 20.0, "min_samples": 12.0}
 RATE_WOBBLE = 0.25
@@ -28,7 +28,7 @@ RATE_WOBBLE = 0.25
 def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
     assert ctx.baseline is not None
     findings = []
-    for client, windows in ctx.client_windows.items():
+    for client, windows in ctx.actor_windows.items():
         stats = ctx.baseline.clients.get(client)
         if stats is None:
             continue
@@ -47,7 +47,7 @@ def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
             score = (count - middle) / scale
             if score >= params["z"] and count >= params["ratio"] * max(middle, 1.0):
                 firing[window] = (score, count, middle)
-        findings.extend(_finding(client, firing, group) for group in runs(firing, WINDOW))
+        findings.extend(_finding(ctx, client, firing, group) for group in runs(firing, WINDOW))
     return findings
 
 
@@ -65,14 +65,14 @@ def count_floor(samples: list[int]) -> float:
     return max((middle + (RATE_WOBBLE * middle) ** 2) ** 0.5, 1.0)
 
 
-def _finding(client: str, firing: dict[int, tuple[float, int, float]], group: list[int]) -> Finding:
+def _finding(ctx: AuditContext, client: str, firing: dict[int, tuple[float, int, float]], group: list[int]) -> Finding:
     peak = max(group, key=lambda w: firing[w][0])
     score, count, middle = firing[peak]
     ratio = count / max(middle, 1.0)
     return Finding(
         detector="rate_spike",
         severity=Severity.HIGH if ratio >= 10 else Severity.MEDIUM,
-        subject=Subject(client=client),
+        subject=ctx.actor_subject(client),
         start=group[0],
         end=group[-1] + WINDOW,
         score=score,

@@ -44,4 +44,5 @@ DETECTOR = Detector(
     parameters=PARAMETERS,
     needs_baseline=False,
     detect=detect,
+    needs_policy=True,
 )

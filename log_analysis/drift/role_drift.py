@@ -65,4 +65,5 @@ DETECTOR = Detector(
     parameters=PARAMETERS,
     needs_baseline=False,
     detect=detect,
+    needs_policy=True,
 )

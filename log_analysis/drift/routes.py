@@ -20,6 +20,28 @@ def shape(path: str) -> str:
     return "/".join("{id}" if _IDENTIFIER.match(segment) else segment for segment in path.split("/"))
 
 
+def declared_prefixes(policy: dict) -> set[tuple[str, ...]]:
+    """Every leading run of literal segments of the policy's gateway paths: ("pets",), ("pets", "pets") ..."""
+    prefixes = set()
+    for op in policy["operations"]:
+        literal = []
+        for segment in op["gateway_path"].split("/")[1:]:
+            if "{" in segment:
+                break
+            literal.append(segment)
+            prefixes.add(tuple(literal))
+    return prefixes
+
+
+def route_prefix(route_shape: str, declared: set[tuple[str, ...]]) -> str:
+    """Where an undeclared route leaves what the policy declares: its longest declared prefix and one
+    more segment (/pets/internal for /pets/internal/debug when /pets is declared), so that routes
+    sharing that prefix share a cause."""
+    segments = route_shape.split("/")[1:]
+    depth = max((k for k in range(1, len(segments) + 1) if tuple(segments[:k]) in declared), default=0)
+    return "/" + "/".join(segments[: depth + 1])
+
+
 @dataclass
 class UndeclaredRoute:
     """Requests to one (method, path shape) that no operation of the current policy matches."""
@@ -28,6 +50,7 @@ class UndeclaredRoute:
     shape: str
     requests: int = 0
     served: int = 0  # answered 2xx: the gateway let them through
+    enforced_served: int = 0  # of those, logged with a policy id: by a gateway that enforced a policy
     first: float = float("inf")
     last: float = 0.0
     clients: set[str] = field(default_factory=set)
@@ -44,11 +67,15 @@ def undeclared_routes(
     """
     routes: dict[tuple[str, str], UndeclaredRoute] = {}
     paths: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for method, path, client, _, _, n, _, n2xx, *rest in ctx.data.unmatched:
+    for method, path, client, _, _, enforced, n, _, n2xx, _, _, _, auth, *rest in ctx.data.unmatched:
+        n -= auth  # refused before routing: such a request says nothing about routes
+        if n <= 0:
+            continue
         key = (method, shape(path))
         route = routes.get(key) or routes.setdefault(key, UndeclaredRoute(*key))
         route.requests += n
         route.served += n2xx
+        route.enforced_served += n2xx if enforced else 0
         route.first, route.last = min(route.first, rest[-2]), max(route.last, rest[-1])
         if client:
             route.clients.add(client)

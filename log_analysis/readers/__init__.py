@@ -16,7 +16,7 @@ from log_analysis.readers.sql import EVENT_COLUMNS, ReadOptions
 __all__ = ["COMBINED", "EVENT_COLUMNS", "JSON", "LogInput", "ReadOptions", "discover_inputs", "events_sql"]
 
 
-def events_sql(inputs: list[LogInput], options: ReadOptions, policy: dict[str, Any]) -> str:
+def events_sql(inputs: list[LogInput], options: ReadOptions, policy: dict[str, Any] | None) -> str:
     """One SQL relation over every input, oldest file first; ``fi`` is the file's index in ``inputs``."""
     selects = [
         combined_source(index, log, options, policy) if log.format == COMBINED else json_source(index, log, options)

@@ -1,8 +1,8 @@
 """NGINX/Apache "combined" logs, for sites migrating to the gateway: the same columns, inferred.
 
 Such logs carry no identity but ``$remote_user``, no operation and no decision: the operation is
-resolved from the current policy (its regexes, in match-priority order) and the gateway's reason
-is inferred from the status. They carry no request time, so the latency detector sees none.
+resolved from the current policy (its regexes, in match-priority order; none without a policy) and
+the gateway's reason is inferred from the status. They carry no request time, so the latency detector sees none.
 """
 
 from __future__ import annotations
@@ -47,8 +47,11 @@ def raw_lines(log: LogInput, rejects_table: str, max_line_bytes: int) -> str:
     )
 
 
-def operation_case(policy: dict[str, Any]) -> str:
-    """SQL CASE giving the policy operation for (method, path): the first match in policy order."""
+def operation_case(policy: dict[str, Any] | None) -> str:
+    """SQL CASE giving the policy operation for (method, path): the first match in policy order
+    ('' for every line without a policy)."""
+    if policy is None:
+        return "''"
     arms = [
         f"WHEN method = {literal(op['method'])} AND regexp_full_match(path, {literal(op['regex'])}) "
         f"THEN {literal(op['id'])}"
@@ -68,7 +71,7 @@ def _reason_case() -> str:
     )
 
 
-def combined_source(index: int, log: LogInput, options: ReadOptions, policy: dict[str, Any]) -> str:
+def combined_source(index: int, log: LogInput, options: ReadOptions, policy: dict[str, Any] | None) -> str:
     lines = raw_lines(log, f"rejects_{index}", options.max_line_bytes)
     extracted = f"SELECT regexp_extract(line, {literal(_PATTERN)}, {_FIELDS}) AS m, line FROM {lines}"  # noqa: S608
     fields = f"""SELECT m.addr AS remote_addr, CASE WHEN m.user IN ('-', '') THEN '' ELSE m.user END AS client,

@@ -6,7 +6,7 @@ import gzip
 import re
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +29,8 @@ class LogInput:
     first_time: float | None  # epoch of the first line, for ordering; None when unreadable
     utc_offset_hours: int | None = None  # the first line's local offset
     salvaged_copy: Path | None = None  # the plain copy of a damaged gzip file's readable part
+    read_from: int = 0  # bytes of the (uncompressed) content an earlier run read already
+    tail_copy: Path | None = None  # the plain copy of the content after ``read_from``
 
     @property
     def label(self) -> str:
@@ -36,8 +38,9 @@ class LogInput:
 
     @property
     def source(self) -> Path:
-        """The file the readers open (the salvaged copy for a damaged gzip file)."""
-        return self.salvaged_copy or self.path
+        """The file the readers open (the salvaged copy of a damaged gzip file, the unread tail of one
+        read before)."""
+        return self.salvaged_copy or self.tail_copy or self.path
 
 
 def discover_inputs(paths: list[Path], log_format: str = "auto") -> list[LogInput]:
@@ -70,16 +73,50 @@ def _is_gzip(path: Path) -> bool:
         return stream.read(2) == b"\x1f\x8b"
 
 
-def _head(path: Path, compressed: bool) -> bytes:
+def _head(path: Path, compressed: bool, size: int = _PEEK_BYTES) -> bytes:
     try:
         if compressed:
             # A truncated stream still yields its beginning through a raw decompressor.
             with path.open("rb") as stream:
-                return zlib.decompressobj(wbits=31).decompress(stream.read(_PEEK_BYTES), _PEEK_BYTES)
+                return zlib.decompressobj(wbits=31).decompress(stream.read(_PEEK_BYTES), size)
         with path.open("rb") as stream:
-            return stream.read(_PEEK_BYTES)
+            return stream.read(size)
     except (OSError, zlib.error, EOFError, gzip.BadGzipFile):
         return b""
+
+
+def head_bytes(path: Path, compressed: bool, size: int = _PEEK_BYTES) -> bytes:
+    """The first ``size`` bytes of a file's content (inflated when compressed); b"" when unreadable."""
+    return _head(path, compressed, size)
+
+
+def with_tail(log: LogInput, copy: Path, read_from: int) -> LogInput:
+    """``log`` read from ``copy``, the plain copy of its content after the ``read_from`` bytes read before."""
+    first = next((line.strip() for line in _head(copy, False).split(b"\n") if line.strip()), b"")
+    when = _first_time(first, log.format)
+    return replace(
+        log,
+        compressed=False,
+        read_from=read_from,
+        tail_copy=copy,
+        first_time=when.timestamp() if when else log.first_time,
+        utc_offset_hours=_offset_hours(when) if when else log.utc_offset_hours,
+    )
+
+
+def describe_content(path: Path, compressed: bool) -> str:
+    """What a file's first lines look like, in words, for a message about a file no line of which could be read."""
+    head = _head(path, compressed)
+    if not head.strip():
+        return "an empty file"
+    if b"\0" in head or sum(byte < 9 or 13 < byte < 32 for byte in head[:4096]) > 8:
+        return "binary data, not log lines"
+    lines = [line.strip() for line in head.split(b"\n")[:20] if line.strip()]
+    if sum(1 for line in lines if COMBINED_LINE.match(line.decode("utf-8", "replace"))) * 2 >= len(lines):
+        return "combined (NGINX/Apache) log lines"
+    if all(line.startswith(b"{") for line in lines):
+        return "gateway JSON lines" if _ISO_TIME.search(lines[0]) else "JSON lines of another format"
+    return "text in neither format the audit reads (JSON lines or combined)"
 
 
 def _sniff(path: Path, log_format: str) -> LogInput:
@@ -123,20 +160,20 @@ def salvage_gzip(log: LogInput, directory: Path) -> LogInput | None:
         return None
     target = directory / f"{len(list(directory.iterdir()))}-{log.path.name}.salvaged"
     with target.open("wb") as sink:
-        intact = _inflate(log.path, sink.write)
+        intact = inflate(log.path, sink.write)
     if intact:
         target.unlink()
         return None
-    return LogInput(log.path, log.format, False, log.first_time, log.utc_offset_hours, salvaged_copy=target)
+    return replace(log, compressed=False, salvaged_copy=target)
 
 
 def gzip_intact(path: Path) -> bool:
     """Whether a gzip file inflates to its proper end. It inflates the whole file in this process
     (about 250 MB/s of log), so it is asked only where DuckDB's reading cannot tell."""
-    return _inflate(path, lambda data: None)
+    return inflate(path, lambda data: None)
 
 
-def _inflate(path: Path, write: Callable[[bytes], object]) -> bool:
+def inflate(path: Path, write: Callable[[bytes], object]) -> bool:
     """Inflate ``path`` into ``write`` up to its end (True) or its damage (False).
 
     When a piece fails, it is fed again byte by byte from the state before it, so that every byte

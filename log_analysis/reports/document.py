@@ -9,7 +9,7 @@ from log_analysis.context import AuditContext
 from log_analysis.model import FileStats, Finding, Severity, iso
 
 REPORT_SCHEMA = "airgapctl/audit-report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 
 def build_report(
@@ -19,8 +19,13 @@ def build_report(
     files: list[FileStats],
     baseline: dict[str, Any],
     charts: dict[str, Any],
+    reading: dict[str, Any] | None = None,
+    run_notes: list[str] | None = None,
 ) -> dict[str, Any]:
-    notes = list(ctx.notes)
+    notes = [*(run_notes or []), *ctx.notes]
+    no_policy = [run["id"] for run in detector_runs if run["not_run_because"] == "no policy"]
+    if no_policy:
+        notes.insert(0, f"not run: no policy (give --policy to judge drift): {', '.join(no_policy)}")
     if baseline["present"] is False:
         ran = ", ".join(run["id"] for run in detector_runs if run["ran"])
         notes.insert(0, f"no baseline yet: only the detectors that need none ran ({ran})")
@@ -28,10 +33,11 @@ def build_report(
         "schema": REPORT_SCHEMA,
         "schema_version": REPORT_VERSION,
         "generated_at": iso(dt.datetime.now(dt.UTC).timestamp()),
-        "policy_id": ctx.policy["policy_id"],
-        "site": ctx.policy["site"],
+        "policy_id": ctx.policy["policy_id"] if ctx.policy else None,
+        "site": ctx.policy["site"] if ctx.policy else None,
         "window": {"start": iso(ctx.window_start), "end": iso(ctx.window_end)},
-        "inputs": _inputs(files),
+        "identity_key": ctx.identity_key,
+        "inputs": {**_inputs(files), **(reading or {"incremental": False, "unchanged": [], "carried_from": None})},
         "baseline": _baseline(baseline),
         "detectors": detector_runs,
         "detectors_not_run": [run["id"] for run in detector_runs if not run["ran"]],
@@ -74,6 +80,7 @@ def _inputs(files: list[FileStats]) -> dict[str, Any]:
                 "first": iso(f.first) if f.first is not None else None,
                 "last": iso(f.last) if f.last is not None else None,
                 "damaged_gzip": f.damaged_gzip,
+                "read_from": f.read_from,
             }
             for f in files
         ],

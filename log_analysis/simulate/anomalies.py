@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from airgapctl.contracts.access_log import Reason
 from log_analysis.simulate.events import Event, escaped, refuse
 from log_analysis.simulate.incidents import PROBE_PATHS, Incident, SimContext, burst, normal_ok, served_to, spread
-from log_analysis.simulate.profiles import WINDOW, SimOperation
+from log_analysis.simulate.profiles import WINDOW, SimOperation, expected_requests
 
 
 def rate_spike(ctx: SimContext) -> list[Incident]:
@@ -148,7 +150,31 @@ def probing(ctx: SimContext) -> list[Incident]:
             events.append(event)
         return events
 
-    return [Incident("probing", {"client": client.name}, start, end, "scan of unknown paths", extra)]
+    return [
+        Incident("probing", {"client": client.name}, start, end, "scan of unknown paths", extra),
+        *_scanner_without_certificate(ctx),
+    ]
+
+
+def _scanner_without_certificate(ctx: SimContext) -> list[Incident]:
+    """A scanner presenting no client certificate: every request refused before routing, 500 paths in
+    ten minutes. It is probing, not a client failing to authenticate."""
+    addr, start, end, rng = "10.66.9.13", ctx.at(1, 3.0), ctx.at(1, 3.0 + 10 / 60), ctx.rng
+    prefixes = ["", *sorted({"/" + s.op["gateway_path"].split("/")[1] for s in ctx.operations})]
+    suffixes = ("", ".bak", ".old", ".orig", "~", ".swp", "/", "/index.html")
+    paths = [f"{prefix}{probe}{suffix}" for suffix in suffixes for probe in PROBE_PATHS for prefix in prefixes][:500]
+
+    def scan(w: float) -> list[Event]:
+        events = []
+        for t in spread(len(paths), start, end, w, rng):
+            path = paths[min(len(paths) - 1, int((t - start) / (end - start) * len(paths)))]
+            events.append(
+                Event(t, addr, None, "GET", escaped(path), "", Reason.NO_CLIENT_CERT, 401, 180, 150, 0.0, ctx.policy_id)
+            )
+        return events
+
+    note = "scanner without a client certificate"
+    return [Incident("probing", {"remote_addr": addr}, start, end, note, scan)]
 
 
 def auth_failures(ctx: SimContext) -> list[Incident]:
@@ -290,3 +316,17 @@ def popular_operation(ctx: SimContext, exclude: set[str]) -> SimOperation:
             usage[sim.id] = usage.get(sim.id, 0.0) + profile.peak * weight / total
     ranked = sorted((s for s in ctx.live() if s.id not in exclude), key=lambda s: -usage.get(s.id, 0.0))
     return ranked[0]
+
+
+def input_quality(ctx: SimContext) -> list[Incident]:
+    """The disk filled up for two hours of the night: about 3 % of the day's lines were cut short."""
+    start, end, rng = ctx.at(0, 3.0), ctx.at(0, 5.0), ctx.rng
+    day = expected_requests(ctx.profiles, 1, ctx.start_weekday)
+    per_window = max(1, int(0.03 * day / ((end - start) / WINDOW)))
+
+    def cut(w: float) -> list[str]:
+        line = '{"v":1,"time":"%s","request_id":"%032x","remote_addr":"10.20.0.10","client":"'
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(w))
+        return [(line % (stamp, rng.getrandbits(128)))[: rng.randint(20, 90)] + "\n" for _ in range(per_window)]
+
+    return [Incident("input_quality", {}, start, end, "lines cut short by a full disk", add_lines=cut)]

@@ -45,6 +45,7 @@ class Incident:
     suppressed_operation: str = ""  # never called during the audit days (orphan)
     dormant_client: str = ""  # never active before the incident (new identity)
     config_edit: bool = False
+    add_lines: Callable[[float], list[str]] | None = None  # damaged lines (text) to add to the window
 
     def truth(self) -> dict[str, Any]:
         return {

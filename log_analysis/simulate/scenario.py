@@ -35,6 +35,7 @@ INJECTORS: dict[str, Callable[[SimContext], list[Incident]]] = {
     "role_drift": drift_cases.role_drift,
     "policy_mismatch": drift_cases.policy_mismatch,
     "config_drift": drift_cases.config_drift,
+    "input_quality": anomalies.input_quality,
 }
 TRUTH_SCHEMA = "airgapctl/audit-ground-truth"
 
@@ -162,8 +163,14 @@ class _DayJob:
         with _open(path, options.compress) as stream:
             for window in range(int(day_start), int(day_start) + 86400, WINDOW):
                 events = _window_events(ctx, options, window, suppressed, active)
-                lines += len(events)
-                stream.write("".join(writer.line(e) for e in events))
+                damaged = [
+                    line
+                    for i in active
+                    if i.add_lines is not None and i.start < window + WINDOW and i.end > window
+                    for line in i.add_lines(window)
+                ]
+                lines += len(events) + len(damaged)
+                stream.write("".join(writer.line(e) for e in events) + "".join(damaged))
         return str(path), lines
 
 

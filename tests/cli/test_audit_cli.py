@@ -163,17 +163,18 @@ def test_baseline_is_learned_then_used_and_no_learn_leaves_it(cli, tmp_path):
     assert "no baseline yet" in first["data"]["notes"][0]
     baseline = state / "baseline.json"
     learned = baseline.read_text()
-    second = cli(*_run_args(GATEWAY_LINES), "--state", str(state), "--json", "--no-learn", "--fail-on", "none")
+    # The first run read the file to its end: --full reads it again.
+    second = cli(*_run_args(GATEWAY_LINES), "--state", str(state), "--json", "--full", "--fail-on", "none")
     assert second.exit_code == 0
     assert not any("no baseline" in note for note in json.loads(second.stdout)["data"]["notes"])
     assert baseline.read_text() == learned
 
 
-def test_detectors_lists_all_fifteen(cli):
+def test_detectors_lists_all_sixteen(cli):
     result = cli("audit", "detectors", "--json")
     assert result.exit_code == 0
     listed = [d["id"] for d in json.loads(result.stdout)["data"]["detectors"]]
-    assert len(listed) == 15 and "config_drift" in listed
+    assert len(listed) == 16 and "config_drift" in listed and "input_quality" in listed
 
 
 def test_simulate_writes_days_truth_and_configuration(cli, tmp_path):

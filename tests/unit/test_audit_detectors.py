@@ -1,9 +1,10 @@
 """Every detector against its data-driven cases: tests/fixtures/audit/detectors/<detector>.yml.
 
 Each case describes traffic as a few patterns (who calls what, from when to when, how often); the
-patterns are written as gateway log lines, a baseline is learned from ``train`` and the audit runs
-on ``audit`` through the real pipeline. ``should_fire`` cases need a finding of the file's detector
-(with the given subject and severity); ``should_not_fire`` cases must produce none of it.
+patterns are written as gateway log lines (``raw`` gives a line's text as it is), a baseline is
+learned from ``train`` and the audit runs on ``audit`` through the real pipeline. ``should_fire``
+cases need a finding of the file's detector (with the given subject and severity);
+``should_not_fire`` cases must produce none of it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def _cases() -> list[Any]:
 
 
 def _line(pattern: dict[str, Any], when: dt.datetime, index: int) -> str:
+    if "raw" in pattern:  # a line as damaged as the case needs
+        return pattern["raw"]
     op = OPERATIONS.get(pattern.get("op", "petstore.getPet"))
     client = pattern.get("client", "alice")
     operation = pattern.get("operation", op["id"])

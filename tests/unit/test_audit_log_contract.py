@@ -82,7 +82,14 @@ def test_problem_reasons_are_those_the_report_schema_names():
 def test_every_simulated_line_is_a_contract_line(tmp_path):
     sim = simulate(
         POLICY,
-        SimulationOptions(tmp_path, days=2, train_days=1, requests_per_day=3000, incidents=tuple(INJECTORS)),
+        # input_quality's incident writes damaged lines on purpose: every other line keeps to the contract.
+        SimulationOptions(
+            tmp_path,
+            days=2,
+            train_days=1,
+            requests_per_day=3000,
+            incidents=tuple(k for k in INJECTORS if k != "input_quality"),
+        ),
     )
     reasons, count = set(), 0
     for name in [*sim.train_files, *sim.audit_files]:
