@@ -63,7 +63,9 @@ def _required_alternatives(error: Any) -> list[str]:
     if not all(leaf.validator == "required" and leaf.absolute_path == error.absolute_path for leaf in leaves):
         return []
     given = error.instance if isinstance(error.instance, dict) else {}
-    return [name for leaf in leaves for name in leaf.validator_value if name not in given]
+    # "or a $ref" is the Reference Object alternative: it says nothing about what is missing.
+    names = [name for leaf in leaves for name in leaf.validator_value if name not in given and name != "$ref"]
+    return names if len(set(names)) > 1 else []
 
 
 def _either(names: list[str]) -> str:
