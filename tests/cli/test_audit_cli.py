@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,84 @@ def test_simulate_bad_input_exits_2(cli, tmp_path, extra, message):
     result = cli("audit", "simulate", "--policy", POLICY, "--out", str(tmp_path), *extra)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"airgapctl: error: {message}")
+
+
+COMBINED = str(FIXTURES / "readers" / "combined.log")
+
+
+@pytest.mark.parametrize(
+    ("content", "log_format", "message", "hint"),
+    [
+        (
+            "combined",
+            "json",
+            "no line could be read as gateway JSON lines (7 lines: malformed 7); it looks like combined "
+            "(NGINX/Apache) log lines",
+            "give --log-format combined",
+        ),
+        ("gateway", "combined", "no line could be read as combined log lines", "give --log-format json"),
+        ("binary", "auto", "it looks like binary data, not log lines", "not a binary file"),
+        ("empty", "auto", "nothing to audit:", "check that --logs names"),
+    ],
+)
+def test_unreadable_input_exits_2_naming_the_file_and_what_it_looks_like(
+    cli, tmp_path, content, log_format, message, hint
+):
+    log = tmp_path / "access.log"
+    if content == "combined":
+        shutil.copy(COMBINED, log)
+    elif content == "gateway":
+        shutil.copy(GATEWAY_LINES, log)
+    elif content == "binary":
+        log.write_bytes(bytes(range(256)) * 64)
+    else:
+        log.write_bytes(b"")
+    result = cli(*_run_args(str(log)), "--log-format", log_format, "--fail-on", "none")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    lines = result.stderr.strip().splitlines()
+    assert message in lines[0] and "Traceback" not in result.stderr
+    if content != "empty":
+        assert lines[0].startswith(f"airgapctl: error: {log}: ")
+    assert lines[1].startswith("hint: ") and hint in lines[1]
+    as_json = cli(*_run_args(str(log)), "--log-format", log_format, "--json")
+    document = json.loads(as_json.stdout)
+    assert as_json.exit_code == 2 and document["status"] == "error" and message in document["errors"][0]["message"]
+
+
+def test_every_line_outside_the_window_is_not_a_clean_run(cli):
+    result = cli(*_run_args(GATEWAY_LINES), "--since", "2030-01-01")
+    assert result.exit_code == 2
+    assert "no line of the logs falls within --since/--until" in result.stderr
+
+
+def test_without_a_policy_the_anomaly_detectors_run_and_drift_says_no_policy(cli, tmp_path):
+    result = cli("audit", "run", "--logs", SHADOW, "--quiet", "--json", "--report-dir", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(next(tmp_path.glob("audit-*.json")).read_text())
+    assert list(Draft202012Validator(load_schema("report")).iter_errors(document)) == []
+    assert document["policy_id"] is None and document["site"] is None
+    runs = {run["id"]: run for run in document["detectors"]}
+    drift = ("shadow_route", "zombie_route", "orphan_route", "role_drift", "policy_mismatch", "config_drift")
+    assert all(runs[name]["not_run_because"] == "no policy" for name in drift)
+    assert runs["probing"]["ran"] and runs["auth_failures"]["ran"] and runs["input_quality"]["ran"]
+    assert any(note.startswith("not run: no policy") for note in document["notes"])
+
+
+def test_combined_logs_without_identities_are_keyed_on_the_address(cli, tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text("".join(line for line in Path(COMBINED).read_text().splitlines(True) if " - - [" in line))
+    result = cli("audit", "run", "--logs", str(log), "--quiet", "--json", "--fail-on", "none")
+    data = json.loads(result.stdout)["data"]
+    assert data["identity_key"] == "remote_addr"
+    assert any("keyed on the source address" in note for note in data["notes"])
+    identified = json.loads(cli(*_run_args(GATEWAY_LINES), "--json", "--fail-on", "none").stdout)["data"]
+    assert identified["identity_key"] == "client"
+
+
+def test_a_scheduled_run_with_nothing_new_exits_2(cli, tmp_path):
+    state = str(tmp_path / "state")
+    assert cli(*_run_args(GATEWAY_LINES), "--state", state, "--fail-on", "none").exit_code == 0
+    again = cli(*_run_args(GATEWAY_LINES), "--state", state, "--fail-on", "none")
+    assert again.exit_code == 2
+    assert again.stderr.startswith("airgapctl: error: nothing new to read")
+    assert "--full reads every file again" in again.stderr

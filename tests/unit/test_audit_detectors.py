@@ -3,8 +3,10 @@
 Each case describes traffic as a few patterns (who calls what, from when to when, how often); the
 patterns are written as gateway log lines (``raw`` gives a line's text as it is), a baseline is
 learned from ``train`` and the audit runs on ``audit`` through the real pipeline. ``should_fire``
-cases need a finding of the file's detector (with the given subject and severity);
-``should_not_fire`` cases must produce none of it.
+cases need a finding of the file's detector (with the given subject, severity and words of its
+message); ``should_not_fire`` cases must produce none of it. A case may be written as combined
+lines of a server that knows no identities (``format: combined``) and audited without a policy
+(``policy: none``).
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ def _cases() -> list[Any]:
     return cases
 
 
-def _line(pattern: dict[str, Any], when: dt.datetime, index: int) -> str:
+def _line(pattern: dict[str, Any], when: dt.datetime, index: int, log_format: str = "json") -> str:
     if "raw" in pattern:  # a line as damaged as the case needs
         return pattern["raw"]
+    if log_format == "combined":
+        return _combined_line(pattern, when, index)
     op = OPERATIONS.get(pattern.get("op", "petstore.getPet"))
     client = pattern.get("client", "alice")
     operation = pattern.get("operation", op["id"])
@@ -61,7 +65,7 @@ def _line(pattern: dict[str, Any], when: dt.datetime, index: int) -> str:
     reason = pattern.get("reason", "deprecated" if op["deprecated"] and operation == op["id"] else "ok")
     status = pattern.get("status", 201 if op["method"] == "POST" else 200)
     served = reason in ("ok", "deprecated", "upstream_error")
-    policy_id = OTHER_POLICY if pattern.get("policy_id") == "other" else POLICY["policy_id"]
+    policy_id = {"other": OTHER_POLICY, "none": ""}.get(pattern.get("policy_id", ""), POLICY["policy_id"])
     record = {
         "v": 1,
         "time": when.isoformat(),
@@ -87,7 +91,23 @@ def _line(pattern: dict[str, Any], when: dt.datetime, index: int) -> str:
     return json.dumps(record)
 
 
-def _expand(patterns: list[dict[str, Any]], first_day: dt.date) -> list[tuple[dt.datetime, str]]:
+def _combined_line(pattern: dict[str, Any], when: dt.datetime, index: int) -> str:
+    """The same request as an NGINX/Apache "combined" line of a server that knows no identities."""
+    op = OPERATIONS.get(pattern.get("op", "petstore.getPet"))
+    path = pattern.get("path", re.sub(r"\{[^}]+\}", "7", op["gateway_path"]))
+    if "distinct_paths" in pattern:
+        path = f"{path}/{index % pattern['distinct_paths']}"
+    client = pattern.get("client", "alice")
+    addr = pattern.get("addr", ADDRESSES.get(client, "10.9.9.9"))
+    status = pattern.get("status", 201 if op["method"] == "POST" else 200)
+    method = pattern.get("method", op["method"])
+    stamp = when.strftime("%d/%b/%Y:%H:%M:%S %z")
+    return f'{addr} - - [{stamp}] "{method} {path} HTTP/1.1" {status} {pattern.get("bytes_out", 1000)} "-" "client/1.0"'
+
+
+def _expand(
+    patterns: list[dict[str, Any]], first_day: dt.date, log_format: str = "json"
+) -> list[tuple[dt.datetime, str]]:
     lines = []
     for number, pattern in enumerate(patterns):
         for day in range(pattern.get("days", 1)):
@@ -96,14 +116,14 @@ def _expand(patterns: list[dict[str, Any]], first_day: dt.date) -> list[tuple[dt
             end = dt.datetime.combine(date, dt.time.fromisoformat(pattern["to"]), LOCAL)
             when, index = start, 0
             while when < end:
-                lines.append((when, _line(pattern, when, number * 100_000 + index)))
+                lines.append((when, _line(pattern, when, number * 100_000 + index, log_format)))
                 when += dt.timedelta(seconds=pattern["every"])
                 index += 1
     return sorted(lines, key=lambda item: item[0])
 
 
-def _write(path: Path, patterns: list[dict[str, Any]], first_day: dt.date) -> Path:
-    path.write_text("".join(line + "\n" for _, line in _expand(patterns, first_day)))
+def _write(path: Path, patterns: list[dict[str, Any]], first_day: dt.date, log_format: str = "json") -> Path:
+    path.write_text("".join(line + "\n" for _, line in _expand(patterns, first_day, log_format)))
     return path
 
 
@@ -129,11 +149,13 @@ def _gateway_config(directory: Path, variant: str) -> Path:
 
 @pytest.mark.parametrize(("detector", "fires", "case"), _cases())
 def test_detector_case(tmp_path, detector, fires, case):
-    train = [_write(tmp_path / "train.log", case["train"], TRAIN_DAY)] if case.get("train") else []
-    audit = _write(tmp_path / "audit.log", case["audit"], AUDIT_DAY)
+    log_format = case.get("format", "json")
+    train = [_write(tmp_path / "train.log", case["train"], TRAIN_DAY, log_format)] if case.get("train") else []
+    audit = _write(tmp_path / "audit.log", case["audit"], AUDIT_DAY, log_format)
     config = _gateway_config(tmp_path / "gateway", case["gateway_config"]) if "gateway_config" in case else None
     state = tmp_path / "state"
-    options = AuditOptions(logs=[audit], policy=POLICY_FILE, state_dir=state, train=train, gateway_config=config)
+    policy = None if case.get("policy") == "none" else POLICY_FILE
+    options = AuditOptions(logs=[audit], policy=policy, state_dir=state, train=train, gateway_config=config)
     found = [f for f in run_audit(options).findings if f.detector == detector]
     if not fires:
         assert found == [], [f.message for f in found]
@@ -143,6 +165,8 @@ def test_detector_case(tmp_path, detector, fires, case):
     assert matching, f"no {detector} finding for {subject}: {[f.message for f in found]}"
     if "severity" in case:
         assert matching[0].severity.label == case["severity"]
+    if "message" in case:
+        assert case["message"] in matching[0].message
 
 
 def test_every_detector_has_cases_both_ways():
