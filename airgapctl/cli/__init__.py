@@ -15,7 +15,7 @@ from airgapctl.errors import AirgapError, BundleRejectedError, ExitCode
 from airgapctl.output import error_object, hold_document, json_document
 
 # The command groups, in --help order; each is the module airgapctl.cli.<name> with a register(root).
-GROUPS = ("bundle", "specs", "gateway", "ca", "provision", "audit", "lab")
+GROUPS = ("bundle", "specs", "gateway", "ca", "vault", "provision", "audit", "lab")
 
 
 def _print_version(value: bool) -> None:
