@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airgapctl.gateway.credentials import include_file_name, include_text
 from tests.integration.gateway import pki
 from tests.integration.gateway import policy_builder as pb
 
@@ -54,10 +55,10 @@ def make_identities(directory: Path) -> Identities:
 
 
 def write_credential(directory: Path) -> Path:
-    """What the secrets role would write: an include that sets the upstream Authorization header."""
+    """What the secrets role writes: the include file that sets the upstream Authorization header."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{CREDENTIAL}.conf"
-    path.write_text(f'proxy_set_header Authorization "Bearer {CANARY}";\n')
+    path = directory / include_file_name(CREDENTIAL)
+    path.write_text(include_text(CREDENTIAL, "Authorization", f"Bearer {CANARY}"))
     return path
 
 
