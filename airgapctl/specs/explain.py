@@ -136,8 +136,10 @@ def _unknown_field(display: str, at: str, name: str, best: Any) -> SpecIssue:
         fix = "a response code is three digits (200), a range with capital X (2XX), or default"
         return SpecIssue(display, pointer, f"'{name}' is not a response code", fix=fix)
     known = list((best.schema or {}).get("properties", {}))
-    close = difflib.get_close_matches(name, known, n=1)
-    if close:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    if _EXTENSION in patterns and re.match(r"^[xX][-_.]", name):
+        fix = f"an extension starts with a lower-case 'x-': write 'x-{name[2:]}'"
+    elif close:
         fix = f"did you mean '{close[0]}'?"
     elif _EXTENSION in patterns:
         fix = "a field the standard does not define must start with x- (an extension)"

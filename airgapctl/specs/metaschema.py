@@ -254,6 +254,10 @@ class MetaSchema:
         """jsonschema's ValidationErrors for ``node`` (the whole document, or one definition)."""
         if self.fast is not None and self.fast.is_valid(node, definition):
             return []
+        return self.explain(node, definition)
+
+    def explain(self, node: Any, definition: str | None = None) -> list[Any]:
+        """jsonschema's ValidationErrors alone, without the compiled check first."""
         return list(self._explainer(definition).iter_errors(node))
 
     def _explainer(self, definition: str | None) -> Any:
