@@ -18,10 +18,10 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
 def render_markdown(report: dict[str, Any]) -> str:
     summary, inputs = report["summary"], report["inputs"]
     out = [
-        f"# Gateway audit: {report['site']}",
+        f"# Gateway audit: {report['site'] or 'no policy'}",
         "",
-        f"Window {report['window']['start']} to {report['window']['end']}, policy `{report['policy_id']}`, "
-        f"generated {report['generated_at']}.",
+        f"Window {report['window']['start']} to {report['window']['end']}, policy `{report['policy_id'] or 'none'}`, "
+        f"actors keyed on {report['identity_key']}, generated {report['generated_at']}.",
         "",
         f"**{summary['findings']} finding(s)**, highest severity: {summary['highest_severity'] or 'none'}. "
         f"{inputs['lines_read']:,} lines read, {inputs['lines_used']:,} used, {inputs['lines_skipped']:,} skipped.",

@@ -123,6 +123,10 @@ def _misbehaving_client(ctx: SimContext) -> list[Incident]:
 
 
 def probing(ctx: SimContext) -> list[Incident]:
+    return [*_client_scan(ctx), *_scanner_without_certificate(ctx)]
+
+
+def _client_scan(ctx: SimContext) -> list[Incident]:
     client = ctx.client(("office", "service"), 0, 11)
     if client is None:
         return []
@@ -150,10 +154,7 @@ def probing(ctx: SimContext) -> list[Incident]:
             events.append(event)
         return events
 
-    return [
-        Incident("probing", {"client": client.name}, start, end, "scan of unknown paths", extra),
-        *_scanner_without_certificate(ctx),
-    ]
+    return [Incident("probing", {"client": client.name}, start, end, "scan of unknown paths", extra)]
 
 
 def _scanner_without_certificate(ctx: SimContext) -> list[Incident]:
