@@ -217,6 +217,11 @@ def rekey(
     password = _password(vault_password_file, vault_id)
     new_password = None
     if not generate:
+        if not new_vault_password_file.exists():
+            raise BadInputError(
+                f"--new-vault-password-file {new_vault_password_file}: no such file",
+                hint="write the new password there first, or add --generate to have a random one written",
+            )
         new_password = read_password(new_vault_password_file, vault_id, environ={}, option="--new-vault-password-file")
     result = operations.rekey(file, password, new_password, vault_id, new_vault_password_file if generate else None)
     if as_json:
