@@ -6,13 +6,17 @@ Run by hand (never from the test suite):
 
 Steps: compile a policy from the spec fixtures (150 clients); simulate days of 5M lines each (all
 incident kinds on the last days); run one untimed audit to learn a baseline; then time the full
-audit of one day (every detector, drift with --gateway-config, baseline update, JSON report) as a
-separate ``airgapctl`` process, and GoAccess 1.7 (Debian package; JSON log format, HTML output) on
-the same file. Prints lines/s of both, the ratio and each process's peak RSS (from wait4). With
---with-20m it also audits 20M lines twice: one file holding the day four times over (four times the
-lines, the same clients, operations and windows), which shows that memory does not grow with lines,
-and four different days (four times the windows too), which shows what it grows with instead.
-Scratch data lives under --workdir and is deleted at the end unless --keep.
+audit of one day (every detector, drift with --gateway-config, baseline update, JSON report, read
+positions kept in --state) as a separate ``airgapctl`` process, and GoAccess 1.7 (Debian package
+``goaccess``; JSON log format, HTML output) on the same file. Prints lines/s of both, the ratio and
+each process's peak RSS (from wait4). Then the incremental run: 1 % more lines (the next day's
+first ones) are appended to the day's file and the same command runs again, reading only those;
+it prints the speed-up over the full run, and the start-up of the CLI alone (``audit run --help``)
+for scale. With --with-20m it also audits 20M lines twice (with --full, so that the read positions
+do not make them incremental): one file holding the day four times over (four times the lines, the
+same clients, operations and windows), which shows that memory does not grow with lines, and four
+different days (four times the windows too), which shows what it grows with instead. Scratch data
+lives under --workdir and is deleted at the end unless --keep.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ def count_lines(paths: list[str]) -> int:
     return total
 
 
-def audit_argv(policy: Path, logs: list[str], state: Path, reports: Path, gateway: str) -> list[str]:
+def audit_argv(policy: Path, logs: list[str], state: Path, reports: Path, gateway: str, *extra: str) -> list[str]:
     return [
         AIRGAPCTL,
         "audit",
@@ -105,6 +109,7 @@ def audit_argv(policy: Path, logs: list[str], state: Path, reports: Path, gatewa
         "--fail-on",
         "none",
         "--quiet",
+        *extra,
     ]
 
 
@@ -193,29 +198,58 @@ def machine_check() -> str:
 def run(args: argparse.Namespace, work: Path) -> None:
     print(machine_check())
     policy_file = compile_bench_policy(work)
-    sim = simulated_days(work, policy_file, 5 if args.with_20m else 2, args.lines)
+    sim = simulated_days(work, policy_file, 5 if args.with_20m else 3, args.lines)
     train, day, gateway = sim["train_files"][0], sim["audit_files"][0], sim["gateway_config"]
     state, reports = work / "state", work / "reports"
     shutil.rmtree(state, ignore_errors=True)
     timed(audit_argv(policy_file, [train], state, reports, gateway))  # learn a baseline, untimed
     lines = count_lines([day])
-    ours = report("airgapctl audit (full)", lines, timed(audit_argv(policy_file, [day], state, reports, gateway)))
+    full = timed(audit_argv(policy_file, [day], state, reports, gateway))
+    ours = report("airgapctl audit (full)", lines, full)
     if not args.skip_goaccess:
         theirs = report("goaccess 1.7 (JSON, HTML)", lines, run_goaccess(day, work))
         print(f"{'ratio':<28} {ours / theirs:.1f}x GoAccess")
+    incremental(policy_file, Path(day), Path(sim["audit_files"][1]), state, reports, gateway, lines, full)
     if args.with_20m:
         # Four times the lines over the same keys: one file holding the day four times over.
         same = [str(repeated(Path(day), work / "day-x4.log", 4))]
-        measured = timed(audit_argv(policy_file, same, state, reports, gateway))
+        measured = timed(audit_argv(policy_file, same, state, reports, gateway, "--full"))
         report("one file, day x4 (4x lines)", count_lines(same), measured)
         # Four different days: four times the lines and four times the time windows (keys).
         four = sim["audit_files"][:4]
         report(
             "4 days (4x lines and keys)",
             count_lines(four),
-            timed(audit_argv(policy_file, four, state, reports, gateway)),
+            timed(audit_argv(policy_file, four, state, reports, gateway, "--full")),
         )
     print(machine_check())
+
+
+def incremental(
+    policy_file: Path,
+    day: Path,
+    next_day: Path,
+    state: Path,
+    reports: Path,
+    gateway: str,
+    lines: int,
+    full: tuple[float, float, float, int],
+) -> None:
+    """Append 1 % more lines to the day's file, audit it again with the same --state, then cut the
+    file back (so that a kept work directory stays as simulated)."""
+    size = day.stat().st_size
+    added = max(1, lines // 100)
+    with next_day.open("rb") as source, day.open("ab") as sink:
+        for _ in range(added):
+            sink.write(source.readline())
+    try:
+        measured = timed(audit_argv(policy_file, [str(day)], state, reports, gateway))
+    finally:
+        os.truncate(day, size)
+    report("airgapctl audit (incremental)", added, measured)
+    print(f"{'speed-up':<28} {full[0] / measured[0]:.1f}x faster than the full audit of {lines:,} lines")
+    startup = timed([AIRGAPCTL, "audit", "run", "--help"])
+    print(f"{'for scale: CLI start-up':<28} {startup[0]:.2f} s (airgapctl audit run --help)")
 
 
 if __name__ == "__main__":

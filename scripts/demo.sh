@@ -61,7 +61,8 @@ docker exec airgap-lab-appliance sh -euc '
   /opt/airgap/bin/airgapctl audit simulate --policy /etc/airgap/policy.json --out /var/tmp/airgap-demo \
     --days 7 --train-days 5 --requests-per-day 20000 >/dev/null
   chmod -R a+rX /var/tmp/airgap-demo
-  rm -f /var/lib/airgap/audit/baseline.json
+  # A fresh start: a demo run learns the simulated week anew and reads it whole.
+  rm -f /var/lib/airgap/audit/baseline.json /var/lib/airgap/audit/reading.json
   set -- /var/tmp/airgap-demo/access-*.log
   runuser -u airgap-audit -- /opt/airgap/bin/airgapctl audit run --quiet --policy /etc/airgap/policy.json \
     --train "$1" --train "$2" --train "$3" --train "$4" --train "$5" --logs "$6" "$7" \
