@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 SERVICES = 12
+UP = "../" * 2  # from a service's directory (paths/svcN/) back to the root's
 DEFECTS = {
     # A response without its required description, in a service file far from the root.
     "response-without-description": ("paths/svc7/r3_item.yaml", "/put/responses/200"),
@@ -40,7 +41,7 @@ def multi_file_spec(directory: Path, operations: int = 600, layout: str = "path-
             stem = f"paths/{name}{'_item' if template == item else ''}"
             path_item: dict[str, Any] = dict(item_operations)
             root_item: dict[str, Any] = {"$ref": f"{stem}.yaml"}
-            parameter = {"$ref": "../../components/parameters.yaml#/ItemId"}
+            parameter = {"$ref": f"{UP}components/parameters.yaml#/ItemId"}
             if template == item and number % 2 == 0:  # declared beside the $ref, in the root
                 root_item["parameters"] = [{"$ref": "components/parameters.yaml#/ItemId"}]
             elif template == item:  # declared in the path item's own file
@@ -92,7 +93,7 @@ def _put_defect(directory: Path, layout: str, defect: str) -> None:
 
 
 def _operation(name: str, action: str, service: int) -> dict[str, Any]:
-    schema = {"$ref": f"../../components/schemas/svc{service}.yaml#/Resource"}
+    schema = {"$ref": f"{UP}components/schemas/svc{service}.yaml#/Resource"}
     operation: dict[str, Any] = {
         "operationId": f"{action}_{name.replace('/', '_')}",
         "tags": [f"svc{service}"],
@@ -100,7 +101,7 @@ def _operation(name: str, action: str, service: int) -> dict[str, Any]:
         "parameters": [{"$ref": "./parameters.yaml#/Filter"}] if action == "list" else [],
         "responses": {
             "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
-            "default": {"$ref": "../../components/responses.yaml#/Problem"},
+            "default": {"$ref": f"{UP}components/responses.yaml#/Problem"},
         },
     }
     if action in ("create", "put"):

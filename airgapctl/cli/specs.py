@@ -123,7 +123,7 @@ def compile_policy(
     except PolicyConflictError as error:
         if as_json:
             print_json({"problems": [problem.as_json() for problem in error.details]}, status="failed")
-        else:
+        elif len(error.details) > 1:  # one problem is the error line itself
             for problem in error.details:
                 print(problem.line(), file=sys.stderr)
         raise

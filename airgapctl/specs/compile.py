@@ -62,7 +62,8 @@ def compile_policy(access: AccessPolicy, specs: dict[str, LoadedSpec]) -> Compil
         raise PolicyConflictError(problems)
     for api in doc["apis"]:
         if not specs[api["name"]].operations:
-            ctx.warnings.append(f"api {api['name']}: {_nothing_to_serve(specs[api['name']])}")
+            what = "no paths" if not specs[api["name"]].has_paths else "no operation"
+            ctx.warnings.append(f"api {api['name']}: its spec declares {what}; the gateway serves nothing from it")
     policy = {
         "schema": "airgapctl/policy",
         "schema_version": 1,

@@ -145,10 +145,13 @@ def check_sources(sources: SpecSources) -> list[SpecIssue]:
     for error in meta.errors(in_place(root.document, root, "", misplaced)):
         checked += issues_from_error(root.display, "", error, family)
     definitions = DEFINITION_NAMES[family]
+    by_file: dict[str, list] = {}
+    for ref in misplaced:
+        by_file.setdefault(ref.source.path, []).append(ref)
     for fragment in sources.fragments:
         if fragment.kind in definitions:
             _, node = lookup(fragment.source.document, fragment.pointer)
-            node = in_place(node, fragment.source, fragment.pointer, misplaced)
+            node = in_place(node, fragment.source, fragment.pointer, by_file.get(fragment.source.path, []))
             for error in meta.errors(node, definitions[fragment.kind]):
                 checked += issues_from_error(fragment.source.display, fragment.pointer, error, family)
     checked += sources.findings
