@@ -105,6 +105,7 @@ def run_audit(options: AuditOptions, progress: Reporter = NO_PROGRESS) -> AuditR
                 record_reading(plan, files, reading)
         judged, carried_since = with_carry(data, carry)
         ctx = _context(judged, policy, baseline, options, _gateway_config(options), files)
+        ctx.state_dir, ctx.may_write_state = options.state_dir, keeps_state
         if baseline is not None and baseline.identity_key != ctx.identity_key:
             ctx.notes.append(
                 f"the baseline in --state was learned keyed on {baseline.identity_key}, these logs on "

@@ -87,10 +87,11 @@ def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
     config = ctx.gateway_config
     if config is None:
         return []
-    from airgapctl.gateway.render import RenderOptions, render_templates, template_variables
+    from log_analysis.drift.rendered import rendered_config
 
+    assert ctx.policy is not None
     try:
-        rendered = render_templates(template_variables(ctx.policy, RenderOptions()))
+        rendered = rendered_config(ctx.policy, ctx.state_dir, ctx.may_write_state)
     except AirgapError as error:
         ctx.notes.append(f"config_drift: not checked, the policy does not render: {error.message}")
         return []
