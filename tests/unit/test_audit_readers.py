@@ -184,3 +184,15 @@ def test_copied_fixture_still_matches(tmp_path):
     shutil.copy(READERS / "combined.log", tmp_path / "combined.log")
     records, _ = read_records([tmp_path / "combined.log"], POLICY)
     assert records == json.loads((READERS / "combined.json").read_text())["records"]
+
+
+def test_thousands_of_lines_cut_inside_json_are_counted_not_fatal(tmp_path):
+    """Cut lines that begin as the gateway's JSON are truncated lines, whatever their number."""
+    good = (READERS / "gateway_lines.log").read_text().splitlines(keepends=True)
+    log = tmp_path / "access.log"
+    with log.open("w") as stream:
+        for i in range(6000):
+            stream.write(good[i % len(good)] if i % 3 else good[0][: 20 + i % 60] + "\n")
+    _, files = read_records([log], POLICY)
+    assert files[0].lines == 6000 and files[0].used == 4000
+    assert files[0].skipped == {"truncated": 2000}
