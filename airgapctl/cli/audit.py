@@ -78,7 +78,12 @@ FAIL_ON_OPT = typer.Option(
     metavar="SEVERITY",
     help="Exit 1 when a finding reaches this severity (info, low, medium, high, critical) or 'none' never to.",
 )
-NO_LEARN_OPT = typer.Option(False, "--no-learn", help="Do not update the baseline in --state with this run.")
+NO_LEARN_OPT = typer.Option(
+    False,
+    "--no-learn",
+    help="Leave --state as it was: neither learn this run into the baseline nor move its read positions "
+    "(the next run reads these lines again).",
+)
 TRAIN_OPT = typer.Option(
     None, "--train", metavar="PATH", help="Learn from these historical logs first (repeat for several files)."
 )
