@@ -40,6 +40,7 @@ class Unchanged:
 
     path: str
     why: str
+    known: Position | None = field(default=None, compare=False)  # what an earlier run read of it
 
     def as_dict(self) -> dict[str, str]:
         return {"path": self.path, "why": self.why}
@@ -85,21 +86,25 @@ def _plan_one(
     log: LogInput, head: bytes, earlier: Position | None, stat: os.stat_result, work_dir: Path, number: int
 ) -> Planned | Unchanged:
     if earlier is not None and earlier.whole:
-        return Unchanged(str(log.path), _known(earlier, stat, "read to its end by an earlier run"))
+        return Unchanged(str(log.path), _known(earlier, stat, "read to its end by an earlier run"), earlier)
     start = earlier.offset if earlier is not None else 0
     copy = work_dir / f"tail-{number}-{log.path.name.removesuffix('.gz')}"
     if log.compressed:
         if start and _gzip_size(log.path) == start % 2**32:
-            return Unchanged(str(log.path), _known(earlier, stat, "compressed after an earlier run read all of it"))
+            return Unchanged(
+                str(log.path), _known(earlier, stat, "compressed after an earlier run read all of it"), earlier
+            )
         if start:
             if not _inflate_after(log.path, start, copy):
-                return Unchanged(str(log.path), _known(earlier, stat, "compressed after an earlier run read all of it"))
+                return Unchanged(
+                    str(log.path), _known(earlier, stat, "compressed after an earlier run read all of it"), earlier
+                )
             log = with_tail(log, copy, start)
         return Planned(log, head, earlier, None, stat.st_size, stat.st_ino)
     end = _last_line_end(log.path, start, stat.st_size)
     if stat.st_size and end <= start:
         what = "nothing added since an earlier run read it" if earlier else "no complete line yet"
-        return Unchanged(str(log.path), _known(earlier, stat, what))
+        return Unchanged(str(log.path), _known(earlier, stat, what), earlier)
     if start:
         _copy_range(log.path, start, end, copy)
         log = with_tail(log, copy, start)
@@ -139,10 +144,10 @@ def record_reading(plan: ReadingPlan, files: list[FileStats], reading: ReadingSt
                 now,
             ),
         )
+    # A file still there is remembered, under its latest name, however long ago it was read.
     for unchanged in plan.unchanged:
-        for position in reading.positions:
-            if position.path == unchanged.path:
-                position.seen = now
+        if unchanged.known is not None:
+            unchanged.known.seen, unchanged.known.path = now, unchanged.path
 
 
 def _offset_reached(path: Path, planned: Planned, lines: int) -> int:

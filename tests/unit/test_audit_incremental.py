@@ -92,6 +92,9 @@ def test_rotation_by_rename_then_compression_is_recognised(tmp_path):
     assert report["inputs"]["lines_read"] == 10
     unchanged = {Path(u["path"]).name for u in report["inputs"]["unchanged"]}
     assert unchanged == {"access.log.1", "access.log.2.gz"}
+    # Each file is remembered under its latest name.
+    known = {Path(f["path"]).name for f in json.loads((state / "reading.json").read_text())["files"]}
+    assert known == {"access.log", "access.log.1", "access.log.2.gz"}
 
 
 def test_copytruncate_reads_the_copy_and_the_truncated_log_once(tmp_path):
