@@ -73,7 +73,10 @@ def _either(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
-def ref_not_allowed(display: str, object_pointer: str, family: str, what: str | None = None, fix: str | None = None):
+def ref_not_allowed(
+    display: str, object_pointer: str, family: str, what: str | None = None, fix: str | None = None
+) -> SpecIssue:
+    """The one issue for a $ref the standard does not allow, at the $ref; ``what`` it stands for, if known."""
     where = f"on {what}" if what and not what.startswith("the ") else (f"in place of {what}" if what else "here")
     return SpecIssue(
         display,
