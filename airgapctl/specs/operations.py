@@ -22,12 +22,16 @@ class BuildContext:
 
     base_dir: Path
     warnings: list[str] = field(default_factory=list)
+    # Every operation of a file asks for the same path: resolving it is a system call per directory.
+    _relative: dict[str, str] = field(default_factory=dict)
 
     def relative(self, path: str) -> str:
-        try:
-            return str(Path(path).resolve().relative_to(self.base_dir.resolve()))
-        except ValueError:
-            return str(path)
+        if path not in self._relative:
+            try:
+                self._relative[path] = str(Path(path).resolve().relative_to(self.base_dir.resolve()))
+            except ValueError:
+                self._relative[path] = str(path)
+        return self._relative[path]
 
 
 def generated_operation_id(method: str, template: str) -> str:
