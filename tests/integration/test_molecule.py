@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,16 @@ def test_molecule_scenario_passes(role, repo, lab_image, test_bundle):
     assert proc.returncode == 0, output[-6000:]
     for step in ("converge", "idempotence", "check", "verify"):
         assert f"{step}: Executed: Successful" in output, f"molecule step {step} did not succeed"
+    for canary in _canaries(repo / "roles" / role):
+        assert canary not in output, f"a secret value reached the Ansible output of {role}'s scenario"
+    # Scenarios that make their canaries at run time make them canary-<16 hex digits>.
+    assert not re.search(r"canary-[0-9a-f]{16}", output), f"a secret value reached the output of {role}'s scenario"
+
+
+def _canaries(role_dir: Path) -> list[str]:
+    """The secret values a scenario provisions with (vars.yml keys canary*); its verify searches the instance."""
+    shared = role_dir / "molecule" / "default" / "vars.yml"
+    if not shared.is_file():
+        return []
+    values = yaml.safe_load(shared.read_text()) or {}
+    return [str(v) for k, v in values.items() if k.startswith("canary") and "{{" not in str(v)]

@@ -1,7 +1,14 @@
-"""A loopback HTTP upstream that records every request it receives, in a thread."""
+"""A loopback HTTP upstream that records every request it receives, in a thread.
+
+Standard library only: the Molecule scenario of gateway_proxy runs this file inside the
+network-less instance as a service (``python3 upstream.py --port N --journal FILE``), the
+journal holding one JSON line per request received.
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import threading
 from dataclasses import dataclass, field
@@ -24,10 +31,14 @@ class Received:
 class Recorder:
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    journal: str | None = None  # a file that gets each request as one JSON line
 
     def add(self, received: Received) -> None:
         with self.lock:
             self.requests.append(received)
+            if self.journal:
+                with open(self.journal, "a", encoding="utf-8") as journal:
+                    journal.write(json.dumps(dataclasses.asdict(received)) + "\n")
 
     def with_request_id(self, request_id: str) -> list[Received]:
         with self.lock:
@@ -68,9 +79,9 @@ def _handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
 class RecordingUpstream:
     """Start with ``start()``, stop with ``stop()``; ``port`` and ``recorder`` while it runs."""
 
-    def __init__(self) -> None:
-        self.recorder = Recorder()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.recorder))
+    def __init__(self, port: int = 0, journal: str | None = None) -> None:
+        self.recorder = Recorder(journal=journal)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.recorder))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, name="recording-upstream", daemon=True)
@@ -83,3 +94,16 @@ class RecordingUpstream:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Record every request received on a loopback port.")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--journal", required=True)
+    args = parser.parse_args()
+    upstream = RecordingUpstream(args.port, args.journal)
+    upstream.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
