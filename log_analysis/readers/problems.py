@@ -4,7 +4,8 @@ Only files with unparsable rows are read again, as raw text, and each bad line i
 reason. Whole objects naming our fields (the lines the JSON reader read) are left out by their
 text, cheaply, before any line is parsed; whatever is left over counts as malformed. DuckDB may
 evaluate both arms of a CASE, so the JSON functions of a line that is no JSON are wrapped in try():
-a cut line must be counted, not stop the run. Lines the raw reader itself refuses (over-long, invalid UTF-8) come from its rejects table.
+a cut line must be counted, not stop the run. Lines the raw reader itself refuses (over-long,
+invalid UTF-8) come from its rejects table.
 """
 
 from __future__ import annotations
