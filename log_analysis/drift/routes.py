@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from airgapctl.specs.routing import NON_CANONICAL, Router
-from log_analysis.context import AuditContext
+from log_analysis.context import CLIENT, AuditContext
 
 # Segments that are identifiers rather than names: numbers, UUIDs, long hex, dates.
 _IDENTIFIER = re.compile(r"^(?:-?\d+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,}|\d{4}-\d{2}-\d{2})$")
@@ -53,7 +53,7 @@ class UndeclaredRoute:
     enforced_served: int = 0  # of those, logged with a policy id: by a gateway that enforced a policy
     first: float = float("inf")
     last: float = 0.0
-    clients: set[str] = field(default_factory=set)
+    clients: set[str] = field(default_factory=set)  # or source addresses, in logs without identities
     paths: set[str] = field(default_factory=set)
 
 
@@ -67,7 +67,8 @@ def undeclared_routes(
     """
     routes: dict[tuple[str, str], UndeclaredRoute] = {}
     paths: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for method, path, client, _, _, enforced, n, _, n2xx, _, _, _, auth, *rest in ctx.data.unmatched:
+    by_address = ctx.identity_key != CLIENT  # logs without identities: demand is counted in addresses
+    for method, path, client, address, _, enforced, n, _, n2xx, _, _, _, auth, *rest in ctx.data.unmatched:
         n -= auth  # refused before routing: such a request says nothing about routes
         if n <= 0:
             continue
@@ -77,8 +78,9 @@ def undeclared_routes(
         route.served += n2xx
         route.enforced_served += n2xx if enforced else 0
         route.first, route.last = min(route.first, rest[-2]), max(route.last, rest[-1])
-        if client:
-            route.clients.add(client)
+        actor = address if by_address else client
+        if actor:
+            route.clients.add(actor)
         paths[key].add(path)
     router = Router(ctx.policy)
     found = []
