@@ -288,8 +288,8 @@ def test_reference_self_test_agrees_with_the_gateway(gateway, tmp_path):
     url = f"https://127.0.0.1:{gateway.port}"
     result = run_selftest(gateway.policy, url, tmp_path, gateway.identities.ca, today=NOW)
     assert result.requests > 50
-    # The reference does not model rate limits; petstore.limited allows 1 r/s.
-    assert [m for m in result.mismatches if m.got != "429 rate_limited"] == []
+    # petstore.limited allows 1 r/s: a case answered 429 is sent again once the limit has room.
+    assert result.mismatches == []
 
 
 def test_every_access_log_line_matches_the_schema(gateway):

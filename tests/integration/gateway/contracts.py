@@ -9,7 +9,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "airgapctl" / "schemas"
+import airgapctl.schemas
+
+# The installed package's schemas: the bypass suite also runs where airgapctl is installed, not checked out.
+SCHEMAS = Path(airgapctl.schemas.__file__).parent
 
 
 @cache
