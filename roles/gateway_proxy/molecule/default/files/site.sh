@@ -8,7 +8,7 @@ mkdir -p "$work/site"
 # The credential values are canaries made here, so that no file of the project holds them:
 # the verify stage searches the whole instance, the bundle's toolkit included.
 canary=canary-$(python3 -c 'import secrets; print(secrets.token_hex(8))')
-printf 'canary: %s\ncanary_rotated: canary-%s\n' "$canary" "$(python3 -c 'import secrets; print(secrets.token_hex(8))')" > "$work/canaries.yml"
+printf 'gateway_proxy_test_canary: %s\ngateway_proxy_test_canary_rotated: canary-%s\n' "$canary" "$(python3 -c 'import secrets; print(secrets.token_hex(8))')" > "$work/canaries.yml"
 credential="Bearer $canary"
 cp "$here/access.yml" "$work/site/access.yml"
 mkdir -p "$work/site/specs" && cp -r "$specs" "$work/site/specs/"
