@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from airgapctl.errors import AirgapError, BadInputError
+from airgapctl.gateway.credentials import include_file_name
 from airgapctl.gateway.model import build_gateway_model
 from airgapctl.gateway.nginx import install, nginx_test, reject
 from airgapctl.gateway.policy import PolicySource, load_policy
@@ -103,6 +104,7 @@ def render_gateway(policy: PolicySource, out_dir: str | Path, options: RenderOpt
     started = time.monotonic()
     document, label = load_policy(policy)
     variables = template_variables(document, options)
+    check_inputs(document, options, out)
     rendered = render_templates(variables, options.templates_dir)
     if _holds(out, rendered):
         result = _result(document, label, variables["gateway_proxy_model"], sorted(rendered), out)
@@ -143,6 +145,37 @@ def _holds(out: Path, rendered: dict[str, str]) -> bool:
         return all((out / name).read_text(encoding="utf-8") == text for name, text in rendered.items())
     except (OSError, UnicodeDecodeError):
         return False
+
+
+# What NGINX loads besides the rendered files, in the order a person fixes them: the gateway's
+# own certificate first, then what it checks clients with, then the APIs' credentials.
+_TLS_FILES = (
+    ("server_cert", "server certificate", "--server-cert", "airgapctl ca issue server NAME --san ..."),
+    ("server_key", "server key", "--server-key", "airgapctl ca issue server NAME --san ..."),
+    ("client_ca", "client CA certificate", "--client-ca", "the ca.crt of 'airgapctl ca init'"),
+    ("client_crl", "client CRL", "--client-crl", "airgapctl ca crl"),
+)
+
+
+def check_inputs(policy: dict[str, Any], options: RenderOptions, out: Path) -> None:
+    """Name the first missing input NGINX would load, before ``nginx -t`` reports whichever it met first."""
+    for attribute, what, option, remedy in _TLS_FILES:
+        value = getattr(options, attribute)
+        if value is None:
+            continue
+        path = Path(value) if Path(value).is_absolute() else out / value
+        if not path.is_file():
+            raise BadInputError(f"the {what} {path} does not exist", hint=f"give {option}, or make it with {remedy}")
+    for api in policy["apis"]:
+        credential = api["upstream"].get("credential")
+        if not credential:
+            continue
+        include = Path(options.credentials_dir) / include_file_name(credential)
+        if not include.is_file():
+            raise BadInputError(
+                f"API {api['name']}: the credential include {include} does not exist",
+                hint=f"write it with 'airgapctl vault set {credential}' and the secrets role (or --credentials-dir)",
+            )
 
 
 def _optional_str(path: Path | None) -> str | None:

@@ -10,6 +10,7 @@ import pytest
 from airgapctl.errors import ExitCode
 from tests.integration.gateway import pki
 from tests.integration.gateway.nginx_process import free_port
+from tests.integration.gateway.scenario import CREDENTIAL, scenario_policy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "policy"
 
@@ -126,7 +127,8 @@ def test_rendering_the_same_again_changes_nothing_and_rollback_restores_the_prev
 
 @pytest.mark.integration
 def test_nginx_rejecting_the_result_is_exit_1_with_its_first_error(cli, tmp_path, tls_files):
-    tls_files["--server-cert"] = str(tmp_path / "no-such.crt")
+    (tmp_path / "not-a.crt").write_text("not a certificate\n")
+    tls_files["--server-cert"] = str(tmp_path / "not-a.crt")
     result = cli(*_render_args(tmp_path / "gw", tls_files))
     assert result.exit_code == ExitCode.FAILED == 1
     _assert_one_line_error(result, "nginx -t rejected the rendered configuration: [emerg] cannot load certificate")
@@ -144,3 +146,23 @@ def test_server_names_and_a_crl_are_rendered(cli, tmp_path, tls_files):
     server = (out / "gateway" / "server.conf").read_text()
     assert "server_name gw1.example.internal 10.0.0.5;" in server
     assert f"ssl_crl {crl};" in server
+
+
+@pytest.mark.integration
+def test_a_missing_server_certificate_is_named_before_a_missing_credential_include(cli, tmp_path, tls_files):
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(scenario_policy(20001, 20002)))
+    args = ["gateway", "render", "--policy", str(policy), "--out", str(tmp_path / "gw"), "--now", "2026-06-01"]
+    args += ["--credentials-dir", str(tmp_path / "credentials")]
+    missing_cert = {**tls_files, "--server-cert": str(tmp_path / "no-such.crt")}
+    result = cli(*args, *[item for pair in missing_cert.items() for item in pair])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    _assert_one_line_error(result, f"the server certificate {tmp_path / 'no-such.crt'} does not exist")
+    assert "airgapctl ca issue server" in result.stderr
+
+    result = cli(*args, *[item for pair in tls_files.items() for item in pair])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    include = tmp_path / "credentials" / f"{CREDENTIAL}.conf"
+    _assert_one_line_error(result, f"API petstore: the credential include {include} does not exist")
+    assert f"airgapctl vault set {CREDENTIAL}" in result.stderr
+    assert not (tmp_path / "gw").exists()
