@@ -37,8 +37,10 @@ def check_case(
     """The gateway decided as the reference did, and the upstream saw exactly what was allowed."""
     request_id = reply.headers["x-request-id"]
     assert_valid_log_line(line)
-    # Every answer, refusal or upstream's, keeps browsers on HTTPS.
+    # Every answer, refusal or upstream's, keeps browsers on HTTPS and is never sniffed or framed.
     assert reply.headers["strict-transport-security"] == "max-age=31536000"
+    assert (reply.headers["x-content-type-options"], reply.headers["x-frame-options"]) == ("nosniff", "DENY")
+    assert reply.headers["referrer-policy"] == "no-referrer"
 
     if not expected.allowed:
         assert (reply.status, line["decision"], line["reason"]) == (expected.status, "deny", expected.reason)
