@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from airgapctl.errors import BadInputError
-from airgapctl.gateway.policy import load_policy
 from airgapctl.progress import NO_PROGRESS, Reporter
 from log_analysis.baseline import Baseline, load_baseline, save_baseline, state_lock
 from log_analysis.baseline.learn import learn
@@ -26,6 +25,7 @@ from log_analysis.incremental import (
     tail_of,
     with_carry,
 )
+from log_analysis.known_policy import read_audit_policy, remember_check
 from log_analysis.model import FileStats, Finding, Severity, iso
 from log_analysis.overview import overview
 from log_analysis.readers import ReadOptions, discover_inputs
@@ -81,7 +81,9 @@ def run_audit(options: AuditOptions, progress: Reporter = NO_PROGRESS) -> AuditR
     def say(text: str) -> None:
         progress.note(f"audit: {text}")
 
-    policy = load_policy(options.policy)[0] if options.policy is not None else None
+    policy, policy_check = (
+        read_audit_policy(options.policy, options.state_dir) if options.policy is not None else (None, None)
+    )
     _check(options)
     inputs = discover_inputs(options.logs, options.log_format)
     train_inputs = discover_inputs(options.train, options.log_format) if options.train else []
@@ -125,6 +127,8 @@ def run_audit(options: AuditOptions, progress: Reporter = NO_PROGRESS) -> AuditR
                 baseline_file = save_baseline(options.state_dir, updated)
             reading.carry = tail_of(judged)
             reading_file = save_reading(options.state_dir, reading)
+            if policy_check is not None:
+                remember_check(options.state_dir, policy_check)
         elif train_inputs and options.state_dir is not None and baseline is not None and not options.full:
             baseline_file = save_baseline(options.state_dir, baseline)
     reading_summary = {

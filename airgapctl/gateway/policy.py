@@ -19,23 +19,35 @@ def load_policy(source: PolicySource) -> tuple[dict[str, Any], str]:
         policy, label = source, "<policy>"
     else:
         label = str(source)
-        policy = _read_json(Path(source))
+        policy = parse_policy(read_policy(Path(source)), Path(source))
+    check_policy(policy, label)
+    return policy, label
+
+
+def check_policy(policy: dict[str, Any], label: str) -> None:
+    """Raise BadInputError, one line naming ``label`` and the place, unless ``policy`` is a valid policy."""
     try:
         check_document(policy, "policy", label)
     except BadInputError as error:
         # One line, whatever text the offending value holds.
         raise BadInputError(" ".join(error.message.split()), hint=error.hint) from None
     _check_dates(policy, label)
-    return policy, label
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_policy(path: Path) -> bytes:
+    """The policy file's bytes (what a check of it is known by)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except OSError as error:
         raise BadInputError(f"{path}: cannot read the policy: {error.strerror or error}") from error
+
+
+def parse_policy(data: bytes, path: Path) -> dict[str, Any]:
+    """The JSON document in ``data`` (UTF-8), or BadInputError naming ``path``."""
     try:
-        return json.loads(text)
+        text = data.decode("utf-8")
+        # Line ends as a text read gives them, so that an error's line number is the one an editor shows.
+        return json.loads(text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         detail = f"{error.msg} at line {error.lineno} column {error.colno}" if hasattr(error, "lineno") else str(error)
         raise BadInputError(

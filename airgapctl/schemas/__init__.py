@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-
-import fastjsonschema
 
 from airgapctl.errors import BadInputError
 
@@ -23,6 +22,12 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
+def schema_digest(name: str) -> str:
+    """SHA-256 of the schema file as shipped: what a check made against it can be remembered by."""
+    return hashlib.sha256(resources.files(__package__).joinpath(f"{name}.schema.json").read_bytes()).hexdigest()
+
+
+@cache
 def validator(name: str) -> Draft202012Validator:
     # Imported here: jsonschema only explains failures, and importing it costs every command 75 ms.
     from jsonschema import Draft202012Validator
@@ -34,6 +39,8 @@ def validator(name: str) -> Draft202012Validator:
 def fast_check(name: str):
     """The schema compiled to Python code: the contracts use no keyword newer than draft 7, and
     a 2,000-operation policy checks in milliseconds instead of seconds with jsonschema."""
+    import fastjsonschema  # here: a run that checks nothing (a policy known valid) does without it
+
     schema = {**load_schema(name), "$schema": "http://json-schema.org/draft-07/schema#"}
     # Formats are not asserted, as with jsonschema's default: dates are checked where they are read.
     return fastjsonschema.compile(schema, use_formats=False)
@@ -53,6 +60,8 @@ def describe(error: ValidationError) -> str:
 
 def check_document(document: Any, name: str, file: str) -> None:
     """Raise BadInputError naming the file, the JSON pointer and the problem of the best error."""
+    import fastjsonschema
+
     try:
         fast_check(name)(document)
         return

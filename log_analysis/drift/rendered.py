@@ -19,15 +19,15 @@ import airgapctl
 from log_analysis.baseline.store import write_state_file
 
 RENDERED_FILE = "rendered.json"
+GATEWAY_CODE = Path(airgapctl.__file__).parent / "gateway"  # the renderer's code and templates
 
 
 def rendered_config(policy: dict[str, Any], state_dir: Path | None, may_write: bool) -> dict[str, str]:
     """File name -> text, as ``airgapctl gateway render`` would write them today with default options."""
-    import airgapctl.gateway.render as render
     from airgapctl.gateway.model import lifecycle_state
 
     today = dt.date.today()
-    key = _key(policy, [lifecycle_state(op, today) for op in policy["operations"]], Path(render.__file__).parent)
+    key = _key(policy, [lifecycle_state(op, today) for op in policy["operations"]], GATEWAY_CODE)
     path = state_dir / RENDERED_FILE if state_dir is not None else None
     if path is not None and path.exists():
         try:
@@ -36,6 +36,9 @@ def rendered_config(policy: dict[str, Any], state_dir: Path | None, may_write: b
                 return dict(kept["files"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass  # rendered afresh, and written again below
+    # Only now: the renderer brings in Jinja, which a run whose rendering is kept never needs.
+    import airgapctl.gateway.render as render
+
     files = render.render_templates(render.template_variables(policy, render.RenderOptions(now=today)))
     if path is not None and may_write:
         write_state_file(path, {"key": key, "files": files})
