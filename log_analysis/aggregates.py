@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
-
 from airgapctl.contracts.access_log import Reason
+from log_analysis.duckdb_core import duckdb
 from log_analysis.readers.sql import ALLOWED_REASONS, in_list, literal
 
 WINDOW = 300  # seconds: the rate windows

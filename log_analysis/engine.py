@@ -13,11 +13,10 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from airgapctl.errors import BadInputError
 from airgapctl.progress import NO_PROGRESS, Reporter
 from log_analysis.aggregates import AuditData, aggregate
+from log_analysis.duckdb_core import duckdb
 from log_analysis.model import FileStats
 from log_analysis.readers import LogInput, ReadOptions, events_sql
 from log_analysis.readers.inputs import COMBINED, JSON, gzip_intact, salvage_gzip

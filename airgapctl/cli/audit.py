@@ -1,21 +1,20 @@
 """``airgapctl audit``: scan stored gateway logs for anomalies and policy drift, write offline reports.
 
-``audit run`` is the scheduled audit; ``audit simulate`` writes realistic logs with injected
+``audit run`` is the scheduled audit (its body is airgapctl.cli.audit_run, which the entry point also
+runs without Typer for a plain command line); ``audit simulate`` writes realistic logs with injected
 incidents (and their ground truth) to tune thresholds or demo it; ``audit detectors`` lists what
 runs. The work is done by log_analysis (pipeline.run_audit, simulate.simulate).
 """
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from pathlib import Path
 
 import typer
 
-from airgapctl.errors import AuditFindingsError, BadInputError
+from airgapctl.errors import BadInputError
 from airgapctl.output import print_json, print_table
-from airgapctl.progress import NO_PROGRESS, TerminalReporter
 
 app = typer.Typer(
     help="Scan stored gateway access logs for anomalies and policy drift and write offline reports.",
@@ -139,67 +138,13 @@ def run(
     Exit 2 when nothing could be judged: a file none of whose lines could be read (a wrong
     --log-format, not a log), or no line at all (empty files, nothing new since the last run).
     """
-    from log_analysis.options import audit_options
-    from log_analysis.pipeline import run_audit
+    from airgapctl.cli.audit_run import run_command
 
-    options = audit_options(
-        logs=[*logs, *(more_logs or [])], policy=policy, state=state, report_dir=report_dir, keep=keep, since=since,
-        until=until, formats=formats, fail_on=fail_on, learn=not no_learn, train=list(train or []),
-        gateway_config=gateway_config, log_format=log_format, params=list(params or []), full=full,
+    run_command(
+        logs=logs, more_logs=more_logs, policy=policy, state=state, full=full, report_dir=report_dir, keep=keep,
+        since=since, until=until, formats=formats, fail_on=fail_on, no_learn=no_learn, train=train,
+        gateway_config=gateway_config, log_format=log_format, params=params, as_json=as_json, quiet=quiet,
     )  # fmt: skip
-    progress = NO_PROGRESS if quiet or as_json else TerminalReporter(sys.stderr)
-    result = run_audit(options, progress)
-    failed = result.failed(options.fail_on)
-    if as_json:
-        print_json({**_summary(result), "findings": result.report["findings"]}, status="failed" if failed else "ok")
-    else:
-        _print_summary(result.report, _summary(result))
-    if failed:
-        reached = sum(1 for f in result.findings if options.fail_on is not None and f.severity >= options.fail_on)
-        raise AuditFindingsError(
-            f"{reached} finding(s) at or above {fail_on}",
-            hint="see the report" + (f" {result.written[0]}" if result.written else "s' findings above"),
-        )
-
-
-def _summary(result) -> dict:
-    report = result.report
-    return {
-        **report["summary"],
-        "window": report["window"],
-        "identity_key": report["identity_key"],
-        "inputs": {
-            k: report["inputs"][k]
-            for k in ("lines_read", "lines_used", "lines_skipped", "skipped_by_reason", "incremental", "unchanged")
-        },
-        "reports": [str(p) for p in result.written],
-        "notes": report["notes"],
-        "baseline": str(result.baseline_file) if result.baseline_file else None,
-        "reading": str(result.reading_file) if result.reading_file else None,
-    }
-
-
-def _print_summary(report: dict, summary: dict) -> None:
-    inputs = report["inputs"]
-    print(
-        f"audit {report['window']['start']} .. {report['window']['end']}: {inputs['lines_read']:,} lines read, "
-        f"{inputs['lines_skipped']:,} skipped, {summary['findings']} finding(s)"
-    )
-    rows = [
-        {
-            "severity": f["severity"],
-            "detector": f["detector"],
-            "subject": ",".join(f"{k}={v}" for k, v in f["subject"].items()) or "-",
-            "start": f["window"]["start"],
-            "message": f["message"][:100],
-        }
-        for f in report["findings"]
-    ]
-    print_table(rows, ["severity", "detector", "subject", "start", "message"])
-    for note in report["notes"]:
-        print(f"note: {note}")
-    for path in summary["reports"]:
-        print(f"report: {path}")
 
 
 SIM_POLICY_OPT = typer.Option(..., "--policy", help="Compiled policy whose clients and operations the logs use.")

@@ -10,8 +10,7 @@ invalid UTF-8) come from its rejects table.
 
 from __future__ import annotations
 
-import duckdb
-
+from log_analysis.duckdb_core import duckdb
 from log_analysis.readers.combined import raw_lines
 from log_analysis.readers.inputs import LogInput
 
