@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
 from dataclasses import dataclass, field
 
 DEFAULT_BITS = 1 << 23  # 1 MiB: about 1 % false positives at 870,000 addresses with 7 hashes
 DEFAULT_HASHES = 7
+# A filter of a site with thousands of addresses, not hundreds of thousands, is nearly all zero bytes:
+# deflated it is kilobytes of baseline.json instead of 1.4 MB that every run would encode, write,
+# read and decode again. Deflating a fuller filter costs more than it saves: it is kept as it is.
+DEFLATE_FROM_ZERO_SHARE = 0.98
 
 
 @dataclass
@@ -37,17 +42,29 @@ class BloomFilter:
         return all(self.array[p >> 3] & (1 << (p & 7)) for p in self._positions(item))
 
     def to_json(self) -> dict[str, object]:
+        array = bytes(self.array)
+        sparse = array.count(0) >= DEFLATE_FROM_ZERO_SHARE * len(array)
         return {
             "bits": self.bits,
             "hashes": self.hashes,
             "added": self.added,
-            "array": base64.b64encode(bytes(self.array)).decode("ascii"),
+            **({"encoding": "deflate"} if sparse else {}),
+            "array": base64.b64encode(zlib.compress(array, 1) if sparse else array).decode("ascii"),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> BloomFilter:
-        array = bytearray(base64.b64decode(str(data["array"])))
         bits = int(data["bits"])  # type: ignore[arg-type]
+        encoding = data.get("encoding", "raw")
+        if encoding not in ("raw", "deflate"):
+            raise ValueError(f"bloom filter encoding {encoding!r} is not known")
+        stored = base64.b64decode(str(data["array"]))
+        if encoding == "deflate":
+            try:  # inflated no further than the filter's size: a damaged state must not fill the memory
+                stored = zlib.decompressobj().decompress(stored, max(0, bits) // 8 + 1)
+            except zlib.error as error:
+                raise ValueError(f"bloom filter does not inflate: {error}") from None
+        array = bytearray(stored)
         if len(array) * 8 != bits:
             raise ValueError("bloom filter size does not match its bits")
         return cls(bits, int(data["hashes"]), int(data["added"]), array)  # type: ignore[arg-type]
