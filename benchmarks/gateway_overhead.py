@@ -3,12 +3,14 @@
 Run by hand (never from the test suite):
 
     .venv/bin/python -m benchmarks.gateway_overhead [--requests 32000] [--rounds 5] [--sizes 200,2100]
+        [--access-log-buffer 64k|off]
 
 Three NGINX instances on 127.0.0.1: a static upstream (one worker answering a fixed small body, so
 it is not the bottleneck); the gateway rendered from a policy of SIZE operations (mutual TLS, JSON
-access log on, rate limits present but generous enough never to trigger); and a bare reverse proxy
-with the same TLS and client-certificate settings in front of the same upstream (no policy, no
-access log). Both proxies run 2 workers. ApacheBench (``ab -k -c 32``, presenting a client
+access log on, written in 64 KiB batches as the role deploys it unless --access-log-buffer off;
+rate limits present but generous enough never to trigger); and a bare reverse proxy with the
+same TLS and client-certificate settings in front of the same upstream (no policy, no access log).
+Both proxies run 2 workers. ApacheBench (``ab -k -c 32``, presenting a client
 certificate) sends, for each size: a GET of the first declared operation, a GET of the last one
 (policy order: the route it takes is tried after every other GET route), and a GET of an undeclared
 path (404 from the gateway, served by the bare proxy). Each case runs ROUNDS times against both,
@@ -238,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=int, default=60, help="seconds at most per ab run")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--access-log-buffer",
+        default="64k",
+        help="the gateway's access-log batch size (the role's default); 'off' writes each line",
+    )
     args = parser.parse_args(argv)
     if shutil.which("ab") is None:
         sys.exit(AB_HINT)
@@ -272,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                 listen=f"127.0.0.1:{port}", server_cert=str(server.cert), server_key=str(server.key),
                 client_ca=str(ca.cert_path), credentials_dir=str(work / "credentials"), now=date.today(),
                 worker_processes=str(WORKERS),
+                access_log_buffer=None if args.access_log_buffer == "off" else args.access_log_buffer,
             )  # fmt: skip
             render_gateway(policy, work / f"gateway-{size}", options)
             gateway = RunningNginx(work / f"gateway-{size}", port)

@@ -40,6 +40,13 @@ SERVER_NAME_OPT = typer.Option(
     help="A name clients reach the gateway by (Host and TLS server name); repeat for more. Any other is refused.",
 )
 ACCESS_LOG_OPT = typer.Option(None, "--access-log", help="JSON access log file. [default: DIR/logs/access.log]")
+ACCESS_LOG_BUFFER_OPT = typer.Option(
+    None,
+    "--access-log-buffer",
+    metavar="SIZE",
+    help="Write the access log in batches of up to SIZE (e.g. 64k), within a second: less work per request,"
+    " but a crash of NGINX loses the last second's lines. [default: each line as its request ends]",
+)
 ERROR_LOG_OPT = typer.Option(None, "--error-log", help="NGINX error log file. [default: DIR/logs/error.log]")
 CREDENTIALS_OPT = typer.Option(
     DEFAULTS.credentials_dir, "--credentials-dir", help="Directory of the <credential>.conf files APIs include."
@@ -97,6 +104,7 @@ def render(
     client_crl: Path | None = CLIENT_CRL_OPT,
     server_name: list[str] = SERVER_NAME_OPT,
     access_log: Path | None = ACCESS_LOG_OPT,
+    access_log_buffer: str | None = ACCESS_LOG_BUFFER_OPT,
     error_log: Path | None = ERROR_LOG_OPT,
     credentials_dir: Path = CREDENTIALS_OPT,
     now: str | None = NOW_OPT,
@@ -115,6 +123,7 @@ def render(
         client_crl=_absolute(client_crl) if client_crl else None,
         server_names=tuple(server_name),
         access_log=_absolute(access_log) if access_log else DEFAULTS.access_log,
+        access_log_buffer=access_log_buffer,
         error_log=_absolute(error_log) if error_log else DEFAULTS.error_log,
         credentials_dir=_absolute(credentials_dir),
         now=_day(now),

@@ -57,6 +57,9 @@ class RenderOptions:
     # PEM CRLs of the client CA(s); None: no revocation list (ssl_crl needs one for every CA in the chain).
     client_crl: str | None = None
     access_log: str = "logs/access.log"
+    # None: each line is written as its request ends. A size (e.g. "64k"): lines are written in
+    # batches, at the latest a second after they were logged; a crash of NGINX loses that second.
+    access_log_buffer: str | None = None
     error_log: str = "logs/error.log"
     pid_file: str = "logs/nginx.pid"
     temp_dir: str = "tmp"
@@ -214,6 +217,7 @@ def template_variables(policy: dict[str, Any], options: RenderOptions) -> dict[s
         "gateway_proxy_client_ca": options.client_ca,
         "gateway_proxy_client_crl": options.client_crl or "",
         "gateway_proxy_access_log": options.access_log,
+        "gateway_proxy_access_log_buffer": options.access_log_buffer or "",
         "gateway_proxy_error_log": options.error_log,
         "gateway_proxy_pid_file": options.pid_file,
         "gateway_proxy_temp_dir": options.temp_dir,
@@ -287,6 +291,11 @@ def _check_options(options: RenderOptions) -> None:
     match = _LISTEN.match(options.listen)
     if match is None or not 0 < int(match.group(1)) < 65536:
         raise BadInputError(f"listen {options.listen!r} is not [HOST:]PORT", hint="e.g. 127.0.0.1:8443 or [::1]:8443")
+    if options.access_log_buffer is not None and not re.fullmatch(r"[1-9][0-9]{0,5}[kK]?", options.access_log_buffer):
+        raise BadInputError(
+            f"access log buffer {options.access_log_buffer!r} is not a size",
+            hint="e.g. 64k; leave it out to write each line",
+        )
     workers = options.worker_processes
     if workers != "auto" and not (workers.isdigit() and int(workers) > 0):
         raise BadInputError(f"worker_processes {workers!r} must be 'auto' or a positive number")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from airgapctl.contracts import access_log
-from airgapctl.errors import BadInputError
+from airgapctl.errors import BadInputError, EnvironmentProblem
 from airgapctl.gateway.selftest_cases import Case, derive_cases
 from airgapctl.specs.routing import Router
 
@@ -54,6 +54,7 @@ class Client:
     """One keep-alive TLS connection per client identity (or none, for the no-certificate case)."""
 
     def __init__(self, url: str, ca_file: Path, cert: tuple[Path, Path] | None, timeout: float) -> None:
+        self.url = url
         parsed = urllib.parse.urlsplit(url)
         context = ssl.create_default_context(cafile=str(ca_file))
         if cert:
@@ -71,9 +72,15 @@ class Client:
             payload = response.read()
         except (OSError, http.client.HTTPException):
             self.connection.close()  # the gateway may close after a refusal; reconnect once
-            self.connection.request(case.request.method, case.request.path, body=body, headers=headers)
-            response = self.connection.getresponse()
-            payload = response.read()
+            try:
+                self.connection.request(case.request.method, case.request.path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException) as error:
+                raise EnvironmentProblem(
+                    f"the gateway at {self.url} did not answer: {error}",
+                    hint="is it running and listening there, with a server certificate the --ca file signs?",
+                ) from None
         if response.getheader("Connection", "").lower() == "close":
             self.connection.close()
         return response.status, _gateway_reason(response.status, payload)
@@ -92,7 +99,7 @@ def _gateway_reason(status: int, payload: bytes) -> str:
 
 # The policy's rate limits hold for the self-test too: an answer 429 means "too soon", not a
 # different decision, so the case is sent again once the limit has room (limits are per second
-# or per minute; NGINX's burst refills at the rate).
+# as policies give them; NGINX's burst refills at the rate).
 RATE_LIMITED_RETRIES = 3
 RATE_LIMITED_WAIT_SECONDS = 1.1
 

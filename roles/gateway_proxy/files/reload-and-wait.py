@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""Reload nginx.service and wait until a worker of the new configuration runs, so that what
-follows (the self-test) meets the new configuration and not an old worker."""
+"""Reload nginx.service and wait until the old workers no longer accept connections, so that
+what follows (the self-test) meets the new configuration and not an old worker."""
 
 import pathlib
 import subprocess
 import sys
 import time
+
+TIMEOUT_SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 60
 
 
 def workers(master: str) -> set[str]:
@@ -13,14 +15,20 @@ def workers(master: str) -> set[str]:
     return set(children.read_text().split()) if children.exists() else set()
 
 
+def accepting(pid: str) -> bool:
+    """An old worker still takes connections until it retitles itself "shutting down" (or exits)."""
+    try:
+        return b"shutting down" not in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 master = pathlib.Path(sys.argv[1]).read_text().strip()
 before = workers(master)
 subprocess.run(["systemctl", "reload", "nginx"], check=True)
-deadline = time.monotonic() + 10
+deadline = time.monotonic() + TIMEOUT_SECONDS
 while time.monotonic() < deadline:
-    if workers(master) - before:
-        # The master tells the old workers to stop accepting right after it starts the new ones.
-        time.sleep(0.2)
+    if workers(master) - before and not any(accepting(pid) for pid in before):
         sys.exit(0)
     time.sleep(0.05)
-sys.exit("nginx did not start workers of the new configuration within 10 s")
+sys.exit(f"nginx did not replace its workers within {TIMEOUT_SECONDS:.0f} s of the reload")

@@ -40,4 +40,4 @@ done
 vault="-f $work/credentials.yml --vault-password-file $here/vault-pass"
 "$airgapctl" vault init -f "$work/credentials.yml"
 printf '%s' "$credential" | "$airgapctl" vault set pets-api-token $vault
-touch "$work/done"
+touch "$work/done-$(sha1sum "$0" | cut -d' ' -f1)"
