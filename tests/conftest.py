@@ -19,6 +19,14 @@ class CliRun:
     stderr: str
 
 
+@pytest.fixture(autouse=True)
+def _events_off(monkeypatch):
+    """Commands emit events (docs/events.md): off unless a test sets its own collector and spool,
+    so no test writes the machine's spool or waits for a collector."""
+    monkeypatch.setenv("AIRGAPCTL_EVENTS", "off")
+    monkeypatch.delenv("AIRGAPCTL_EVENTS_CONFIG", raising=False)
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO

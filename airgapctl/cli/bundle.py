@@ -10,6 +10,7 @@ import typer
 
 from airgapctl import bundle as lib
 from airgapctl.bundle.ledger import DEFAULT_LEDGER_PATH
+from airgapctl.errors import BundleRejectedError
 from airgapctl.output import print_json, print_table, progress
 from airgapctl.progress import TerminalReporter, format_size
 
@@ -140,17 +141,28 @@ def verify(
     expect_name: str | None = EXPECT_NAME_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Verify a bundle, failing closed; record it as accepted only if every check passes."""
-    result = lib.verify_bundle(
-        directory,
-        pubkey,
-        state_dir=None if check_only else state,
-        allow_downgrade=allow_downgrade,
-        ledger_path=None if check_only else ledger,
-        require_attestation=require_attestation,
-        expected_name=expect_name,
-        progress=_terminal_bars(as_json),
-    )
+    """Verify a bundle, failing closed; record it as accepted only if every check passes.
+
+    Accepted or rejected, the outcome is also emitted as an airgap.bundle.verify event (docs/events.md).
+    """
+    from airgapctl.bundle import verify_event
+    from airgapctl.events import emit_or_warn
+
+    try:
+        result = lib.verify_bundle(
+            directory,
+            pubkey,
+            state_dir=None if check_only else state,
+            allow_downgrade=allow_downgrade,
+            ledger_path=None if check_only else ledger,
+            require_attestation=require_attestation,
+            expected_name=expect_name,
+            progress=_terminal_bars(as_json),
+        )
+    except BundleRejectedError as error:
+        emit_or_warn(verify_event.TAG, verify_event.rejected_fields(directory, error, check_only))
+        raise
+    emit_or_warn(verify_event.TAG, verify_event.accepted_fields(result, check_only))
     for warning in result.warnings:
         progress(f"warning: {warning}")
     if as_json:

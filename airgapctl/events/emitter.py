@@ -87,6 +87,21 @@ class Emitter:
     def collector_down(self) -> bool:
         return time.monotonic() < self._down_until
 
+    def _mark_down(self, error: BaseException | None) -> None:
+        self.down_reason = f"collector {self.settings.collector}: {getattr(error, 'strerror', None) or error}"
+        self._down_until = time.monotonic() + self.settings.retry_after
+
+    def _reachable(self) -> bool:
+        """Whether the collector takes a connection: checked before reading the spool to deliver it."""
+        sender = self.sender
+        if sender.socket is None:
+            try:
+                sender.connect()
+            except OSError as error:
+                self._mark_down(error)
+                return False
+        return True
+
     def _send(self, tag: str, entries: list[tuple[float, dict[str, Any]]]) -> bool:
         sender = self.sender
         for _attempt in range(2):
@@ -101,9 +116,7 @@ class Emitter:
             if not reused:
                 break
             # A kept connection the collector dropped since (a restart): one try on a fresh one.
-        error = sender.last_error
-        self.down_reason = f"collector {self.settings.collector}: {getattr(error, 'strerror', None) or error}"
-        self._down_until = time.monotonic() + self.settings.retry_after
+        self._mark_down(sender.last_error)
         return False
 
     def emit(self, tag: str, fields: dict[str, Any] | None = None, *, when: float | None = None) -> Outcome:
@@ -115,8 +128,8 @@ class Emitter:
 
     def _emit(self, record: dict[str, Any], flush_first: bool) -> Outcome:
         warnings: list[str] = []
-        if flush_first and not self.collector_down() and self.spool.pending():
-            warnings += damage_warnings(self._flush(wait=False))
+        if flush_first and not self.collector_down() and self.spool.pending() and self._reachable():
+            warnings += damage_warnings(self._flush(wait=False, count=False))
         direct = not self.collector_down() and not self.spool.pending()
         if direct and self._send(record["tag"], [(contract.parse_time(record["time"]), record)]):
             return Outcome(record, delivered=True, spooled=False, warnings=warnings)
@@ -127,9 +140,9 @@ class Emitter:
         """Deliver the spool, in order, waiting for another process delivering it; tried even when
         the collector failed earlier in this process."""
         with self._lock:
-            return self._flush(wait=True)
+            return self._flush(wait=True, count=True)
 
-    def _flush(self, wait: bool) -> FlushResult:
+    def _flush(self, wait: bool, count: bool) -> FlushResult:
         result = FlushResult(spool=str(self.spool.directory), collector=self.settings.collector)
         with self.spool.delivery(wait) as delivery:
             if delivery is None:
@@ -138,7 +151,7 @@ class Emitter:
                 self._deliver(delivery, result)
         if result.damaged:
             self._report_damage(result.damaged)
-        if result.error or result.busy:
+        if count and (result.error or result.busy):
             result.pending = self.spool.count()
         return result
 

@@ -63,6 +63,10 @@ class AckingSender(FluentSender):
         self._chunk.value = chunk
         return self._send(msgpack.packb(packet, **self.msgpack_kwargs))
 
+    def connect(self) -> None:
+        """Open the connection now, sending nothing (OSError when the collector is not there)."""
+        self._reconnect()
+
     def _make_packet(self, label, timestamp, data):
         tag = f"{self.tag}.{label}" if self.tag and label else (label or self.tag)
         chunk = new_chunk()

@@ -35,6 +35,8 @@ FAILING_ARGS = {
     "lab down": ["no/such name"],
     # init creates the file's directories: a path that is a directory already is what it refuses.
     "vault init": ["--file", "DIR"],
+    "events flush": ["--collector", "not-an-address", "--spool", "DIR"],
+    "events tail": ["--store", "DIR/missing"],
 }
 # Commands with no input to get wrong, which would start, stop or ask Docker: their library call fails.
 FAKED_FAILURES = {
