@@ -137,6 +137,7 @@ def run(
 
     Exit 2 when nothing could be judged: a file none of whose lines could be read (a wrong
     --log-format, not a log), or no line at all (empty files, nothing new since the last run).
+    Every run that judged lines is also recorded as an airgap.audit.run event (docs/events.md).
     """
     from airgapctl.cli.audit_run import run_command
 

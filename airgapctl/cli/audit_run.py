@@ -167,12 +167,22 @@ def run_command(
         print_json({**_summary(result), "findings": result.report["findings"]}, status="failed" if failed else "ok")
     else:
         _print_summary(result.report, _summary(result))
+    _emit_run_event(result, failed)
     if failed:
         reached = sum(1 for f in result.findings if options.fail_on is not None and f.severity >= options.fail_on)
         raise AuditFindingsError(
             f"{reached} finding(s) at or above {fail_on}",
             hint="see the report" + (f" {result.written[0]}" if result.written else "s' findings above"),
         )
+
+
+def _emit_run_event(result, failed: bool) -> None:
+    """Every run that judged lines is an airgap.audit.run event (docs/events.md); a collector or spool
+    that fails is one warning and leaves the run's exit code as it is."""
+    from airgapctl.events import emit_or_warn
+    from log_analysis.run_event import TAG, run_fields
+
+    emit_or_warn(TAG, run_fields(result.report, failed, len(result.written)))
 
 
 def _summary(result) -> dict:

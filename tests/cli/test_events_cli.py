@@ -4,6 +4,7 @@ point, against the project's own Forward receiver (tests/forward_receiver.py).""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +162,45 @@ def test_events_off_sends_nothing(cli, site, receiver, monkeypatch, tmp_path):  
     monkeypatch.setenv("AIRGAPCTL_EVENTS_SPOOL", str(tmp_path / "spool"))
     assert _verify(cli, site).exit_code == 0
     assert receiver.records == [] and not (tmp_path / "spool").exists()
+
+
+def test_every_audit_run_emits_its_counts_and_a_failing_run_keeps_exit_1(cli, events_to, receiver, tmp_path):
+    from tests.cli.test_audit_cli import GATEWAY_LINES, _run_args
+
+    events_to(receiver.address)
+    result = cli(*_run_args(GATEWAY_LINES), "--fail-on", "medium", "--report-dir", str(tmp_path / "reports"))
+    assert result.exit_code == ExitCode.FAILED and "warning: event" not in result.stderr
+    [event] = receiver.records
+    assert event["tag"] == "airgap.audit.run"
+    fields = event["fields"]
+    assert sorted(fields) == sorted([
+        "window_start", "window_end", "policy_id", "lines_read", "lines_used", "lines_skipped", "incremental",
+        "findings", "by_severity", "by_detector", "highest_severity", "failed", "reports_written",
+    ])  # fmt: skip
+    assert fields["failed"] is True and fields["reports_written"] == 1 and fields["lines_read"] > 0
+    assert fields["findings"] == sum(fields["by_severity"].values()) == sum(fields["by_detector"].values()) > 0
+    # Counts and names only: no client, address or path from the log is in the event.
+    logged = [json.loads(line) for line in Path(GATEWAY_LINES).read_text().splitlines()]
+    text = json.dumps(event)
+    assert not [
+        line
+        for line in logged
+        if (line["client"] and f'"{line["client"]}"' in text) or f'"{line["remote_addr"]}"' in text
+    ]
+    assert not [line for line in logged if line["uri"] in text]
+
+
+def test_an_audit_run_with_the_spool_unwritable_warns_once_and_keeps_its_exit_code(
+    cli, events_to, monkeypatch, tmp_path
+):
+    from tests.cli.test_audit_cli import GATEWAY_LINES, _run_args
+
+    events_to()
+    monkeypatch.setenv("AIRGAPCTL_EVENTS_SPOOL", "/proc/no-spool-here")
+    result = cli(*_run_args(GATEWAY_LINES), "--fail-on", "none")
+    assert result.exit_code == 0
+    assert (
+        [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+        == [line for line in result.stderr.splitlines() if line.startswith("warning: event audit.run not recorded: ")]
+        != []
+    )
