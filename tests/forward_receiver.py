@@ -182,3 +182,22 @@ class ForwardReceiver:
         while len(self.records) < count and time.monotonic() < deadline:
             time.sleep(0.01)
         return len(self.records) >= count
+
+
+def main() -> None:
+    """Run one receiver until stdin closes: ``python -m tests.forward_receiver [--port N] [--store DIR]``.
+    The first line on stdout is the address it listens on."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--store", type=Path, default=None)
+    args = parser.parse_args()
+    with ForwardReceiver(args.store, port=args.port) as receiver:
+        print(receiver.address, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
