@@ -8,6 +8,7 @@ import os
 import random
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -252,3 +253,27 @@ def test_ten_thousand_events_through_random_restarts_none_lost_none_seen_twice(t
     assert stops >= 20 and deaths >= 10 and reading.repeats > 0
     print(f"\n{total} events, {stops} stops, {deaths} deaths mid-packet: {len(receiver.records)} stored, "
           f"{reading.repeats} repeats dropped by the reader")  # fmt: skip
+
+
+_EMIT_MANY = """
+import sys
+from pathlib import Path
+from airgapctl.events import Emitter, Settings
+emitter = Emitter(Settings(collector=sys.argv[1], spool=Path(sys.argv[2]), host=sys.argv[3]))
+for n in range(int(sys.argv[4])):
+    emitter.emit("test.event", {"n": n})
+"""
+
+
+def test_processes_spooling_at_once_leave_every_line_whole(tmp_path, receiver):
+    down = f"127.0.0.1:{_free_port()}"
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _EMIT_MANY, down, str(tmp_path / "spool"), f"p{k}", "150"])
+        for k in range(4)
+    ]
+    assert [writer.wait(timeout=60) for writer in writers] == [0] * 4
+    lines = (tmp_path / "spool" / SPOOL_NAME).read_bytes().splitlines(keepends=True)
+    assert len(lines) == 600 and all(decode(line)[1] is None for line in lines)
+    assert _emitter(tmp_path, receiver.address).flush().sent == 600
+    for k in range(4):  # each process's events in its own order
+        assert [r["fields"]["n"] for r in receiver.records if r["host"] == f"p{k}"] == list(range(150))
