@@ -17,12 +17,23 @@ from typing import Any
 
 from airgapctl.errors import AirgapError
 from log_analysis.reports.document import REPORT_SCHEMA, REPORT_VERSION, build_report
-from log_analysis.reports.html import render_html
-from log_analysis.reports.markdown import render_markdown
 
 
 def render_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
+def render_html(report: dict[str, Any]) -> str:
+    # The HTML and Markdown writers are imported when a run asks for them: a daily JSON run does not.
+    from log_analysis.reports.html import render_html
+
+    return render_html(report)
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    from log_analysis.reports.markdown import render_markdown
+
+    return render_markdown(report)
 
 
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
