@@ -63,6 +63,7 @@ class ForwardReceiver:
         self._die_in = packets
 
     def start(self) -> ForwardReceiver:
+        self.stop()  # after a death on a packet, its threads may still be ending
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind((self.host, self.port))
@@ -103,6 +104,8 @@ class ForwardReceiver:
             server, self._server = self._server, None
             connections, self._connections = self._connections, set()
         if server is not None:
+            with contextlib.suppress(OSError):
+                server.shutdown(socket.SHUT_RDWR)  # wakes its accept() and stops listening now
             server.close()
         for connection in connections:
             with contextlib.suppress(OSError):

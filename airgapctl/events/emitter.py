@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airgapctl.contracts import events as contract
-from airgapctl.events.sender import AckingSender
+from airgapctl.events.sender import AckingSender, NotAcknowledged
 from airgapctl.events.settings import Settings
 from airgapctl.events.spool import Damage, Entry, Spool
 
@@ -113,9 +113,10 @@ class Emitter:
             if acked:
                 self._down_until, self.down_reason = 0.0, None
                 return True
-            if not reused:
+            if not reused or isinstance(sender.last_error, NotAcknowledged):
                 break
-            # A kept connection the collector dropped since (a restart): one try on a fresh one.
+            # A kept connection the collector dropped since (a restart) fails before anything is
+            # sent: one try on a fresh one. A packet sent and not acknowledged waits in the spool.
         self._mark_down(sender.last_error)
         return False
 

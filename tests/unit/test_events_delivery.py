@@ -52,6 +52,14 @@ def test_an_acknowledged_event_is_stored_and_nothing_is_spooled(tmp_path, receiv
     assert not (tmp_path / "spool" / SPOOL_NAME).exists()
 
 
+def test_a_collector_restarted_between_events_takes_the_next_one_on_a_new_connection(tmp_path, receiver):
+    emitter = _emitter(tmp_path, receiver.address)
+    assert emitter.emit("test.event", {"n": 0}).delivered
+    receiver.restart()
+    assert emitter.emit("test.event", {"n": 1}).delivered
+    assert _numbers(receiver.records) == [0, 1]
+
+
 def test_collector_down_spools_and_is_found_down_once(tmp_path, monkeypatch):
     emitter = _emitter(tmp_path, f"127.0.0.1:{_free_port()}")
     attempts = []
