@@ -8,11 +8,13 @@ flat from 5 to 20 million lines. GROUPING SETS computes all of them in the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airgapctl.contracts.access_log import Reason
-from log_analysis.duckdb_core import duckdb
 from log_analysis.readers.sql import ALLOWED_REASONS, in_list, literal
+
+if TYPE_CHECKING:
+    from log_analysis.duckdb_core import duckdb
 
 WINDOW = 300  # seconds: the rate windows
 HOUR = 3600

@@ -1,4 +1,8 @@
-"""The DuckDB side of a run: one connection, set up for bounded memory, and the scan with progress."""
+"""The DuckDB side of a run: one connection, set up for bounded memory, and the scan with progress.
+
+DuckDB is imported when a connection is made, not with this module: a run that finds nothing new
+to read never loads it, and a daily run copies the new part of its log while it loads.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airgapctl.errors import BadInputError
 from airgapctl.progress import NO_PROGRESS, Reporter
 from log_analysis.aggregates import AuditData, aggregate
-from log_analysis.duckdb_core import duckdb
 from log_analysis.model import FileStats
 from log_analysis.readers import LogInput, ReadOptions, events_sql
 from log_analysis.readers.inputs import COMBINED, JSON, gzip_intact, salvage_gzip
 from log_analysis.readers.problems import classify_unparsable, counts_from_rejects
+
+if TYPE_CHECKING:
+    from log_analysis.duckdb_core import duckdb
 
 
 @dataclass(frozen=True)
@@ -36,26 +42,38 @@ class Engine:
 
 
 @contextmanager
-def engine(options: EngineOptions) -> Iterator[Engine]:
+def work_directory() -> Iterator[Path]:
+    """A run's scratch directory, removed afterwards; its ``salvaged`` folder takes the copies the
+    run reads (a log's new part, the readable part of a damaged gzip file)."""
     with tempfile.TemporaryDirectory(prefix="airgapctl-audit-") as work:
-        spill = Path(work) / "spill"
-        salvaged = Path(work) / "salvaged"
-        salvaged.mkdir()
-        con = duckdb.connect(
-            config={
-                "threads": options.threads,
-                "memory_limit": options.memory_limit,
-                "temp_directory": str(spill),
-                "preserve_insertion_order": False,
-            }
-        )
-        # Progress is tracked (query_progress feeds our bar on stderr) but DuckDB never prints its own.
-        con.execute("SET enable_progress_bar = true")
-        con.execute("SET enable_progress_bar_print = false")
-        try:
-            yield Engine(con, salvaged)
-        finally:
-            con.close()
+        (Path(work) / "salvaged").mkdir()
+        yield Path(work)
+
+
+@contextmanager
+def engine(options: EngineOptions, work: Path | None = None) -> Iterator[Engine]:
+    """A connection spilling into ``work`` (a work_directory; a new one when None)."""
+    if work is None:
+        with work_directory() as made, engine(options, made) as eng:
+            yield eng
+        return
+    from log_analysis.duckdb_core import duckdb
+
+    con = duckdb.connect(
+        config={
+            "threads": options.threads,
+            "memory_limit": options.memory_limit,
+            "temp_directory": str(work / "spill"),
+            "preserve_insertion_order": False,
+        }
+    )
+    # Progress is tracked (query_progress feeds our bar on stderr) but DuckDB never prints its own.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    try:
+        yield Engine(con, work / "salvaged")
+    finally:
+        con.close()
 
 
 def scan(
@@ -75,6 +93,8 @@ def scan(
     when damaged. Combined logs cannot show a cut line (their pattern ends at the byte count), so
     their gzip files are checked before the scan.
     """
+    from log_analysis.duckdb_core import duckdb
+
     _salvage(eng, inputs, progress, lambda index, log: log.format == COMBINED and not gzip_intact(log.path))
     try:
         data = _scan_once(eng, inputs, read, policy, progress, label)
@@ -115,6 +135,8 @@ def _scan_once(
     label: str,
     last_try: bool = False,
 ) -> AuditData:
+    from log_analysis.duckdb_core import duckdb
+
     try:
         return _with_progress(eng.con, lambda: _aggregate(eng, inputs, read, policy), progress, label, inputs)
     except duckdb.Error as error:

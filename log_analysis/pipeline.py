@@ -1,20 +1,26 @@
 """One audit run: plan what to read, read, aggregate, detect, learn, report. The CLI only parses options
-and calls run_audit."""
+and calls run_audit.
+
+While DuckDB scans the logs it holds no Python lock, and a daily run's scan of a few minutes of new
+lines takes about as long as loading the baseline and the modules that judge them (detectors,
+learning, reports): those are loaded meanwhile, on the machine's other core. The modules are
+therefore imported where they are used, not with this one.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airgapctl.errors import BadInputError
 from airgapctl.progress import NO_PROGRESS, Reporter
-from log_analysis.baseline import Baseline, load_baseline, save_baseline, state_lock
-from log_analysis.baseline.learn import learn
-from log_analysis.context import ADDRESS, AuditContext, GatewayConfig, identity_key_of
-from log_analysis.detectors import DETECTORS, REGISTRY
-from log_analysis.engine import EngineOptions, engine, scan
+from log_analysis.baseline import load_baseline, save_baseline, state_lock
+from log_analysis.engine import EngineOptions, engine, scan, work_directory
 from log_analysis.incremental import (
     ReadingState,
     Unchanged,
@@ -27,11 +33,14 @@ from log_analysis.incremental import (
 )
 from log_analysis.known_policy import read_audit_policy, remember_check
 from log_analysis.model import FileStats, Finding, Severity, iso
-from log_analysis.overview import overview
 from log_analysis.readers import ReadOptions, discover_inputs
-from log_analysis.reports import build_report, write_reports
-from log_analysis.reports.retention import link_latest, prune_reports
 from log_analysis.sanity import check_readable, nothing_new
+
+if TYPE_CHECKING:
+    from log_analysis.aggregates import AuditData
+    from log_analysis.baseline import Baseline
+    from log_analysis.context import AuditContext, GatewayConfig
+    from log_analysis.incremental import ReadingPlan
 
 DEFAULT_GATEWAY_CONFIG = Path("/etc/nginx/airgap")
 FORMATS = ("json", "html", "md")
@@ -90,21 +99,13 @@ def run_audit(options: AuditOptions, progress: Reporter = NO_PROGRESS) -> AuditR
     read = ReadOptions(options.since, options.until, options.max_line_bytes)
     keeps_state = options.state_dir is not None and options.learn and not options.full
     with state_lock(options.state_dir):
-        baseline = load_baseline(options.state_dir)
-        reading = load_reading(options.state_dir)
+        baseline, reading, plan, data, files = _read(options, inputs, train_inputs, read, policy, progress, keeps_state)
         carry = None if options.full else reading.carry
-        with engine(options.engine) as eng:
-            plan = plan_reading(inputs, ReadingState() if options.full else reading, eng.work_dir)
-            if not plan.planned:
-                raise nothing_new(plan.unchanged)
-            if train_inputs:
-                whole = ReadOptions(max_line_bytes=options.max_line_bytes)
-                train_data, _ = scan(eng, train_inputs, whole, policy, progress, "audit: training logs")
-                baseline = learn(_context(train_data, policy, None, options, None), baseline)
-            data, files = scan(eng, plan.inputs, read, policy, progress, "audit: logs")
-            check_readable(files, plan.inputs, plan.unchanged)
-            if keeps_state:
-                record_reading(plan, files, reading)
+        from log_analysis.baseline.learn import learn
+        from log_analysis.overview import overview
+        from log_analysis.reports import build_report, write_reports
+        from log_analysis.reports.retention import link_latest, prune_reports
+
         judged, carried_since = with_carry(data, carry)
         ctx = _context(judged, policy, baseline, options, _gateway_config(options), files)
         ctx.state_dir, ctx.may_write_state = options.state_dir, keeps_state
@@ -155,9 +156,118 @@ def run_audit(options: AuditOptions, progress: Reporter = NO_PROGRESS) -> AuditR
     return AuditResult(report, findings, written, baseline_file, reading_file)
 
 
+_NOT_LOADED: Any = object()
+
+
+def _read(
+    options: AuditOptions,
+    inputs: list,
+    train_inputs: list,
+    read: ReadOptions,
+    policy: dict[str, Any] | None,
+    progress: Reporter,
+    keeps_state: bool,
+) -> tuple[Baseline | None, ReadingState, ReadingPlan, AuditData, list[FileStats]]:
+    """The state, what to read and what it held: (baseline, reading, plan, data, files).
+
+    The new part of a log is copied while DuckDB loads, and the baseline is loaded while DuckDB scans.
+    A baseline that cannot be used is still reported before any problem of the logs, as when it was
+    loaded first.
+    """
+    baseline = _NOT_LOADED
+    try:
+        reading = load_reading(options.state_dir)
+        with work_directory() as work:
+            known = ReadingState() if options.full else reading
+            plan = plan_reading(inputs, known, work / "salvaged", copy_tails=False)
+            if not plan.planned:
+                raise nothing_new(plan.unchanged)
+            copying = _Background(plan.copy_tails)
+            with copying, engine(options.engine, work) as eng:
+                copying.result()
+                if train_inputs:
+                    from log_analysis.baseline.learn import learn
+
+                    baseline = load_baseline(options.state_dir)
+                    whole = ReadOptions(max_line_bytes=options.max_line_bytes)
+                    train_data, _ = scan(eng, train_inputs, whole, policy, progress, "audit: training logs")
+                    baseline = learn(_context(train_data, policy, None, options, None), baseline)
+                    data, files = scan(eng, plan.inputs, read, policy, progress, "audit: logs")
+                else:
+                    with _Background(
+                        lambda: scan(eng, plan.inputs, read, policy, progress, "audit: logs"), stop=eng.con.interrupt
+                    ) as scanning:
+                        loaded = load_baseline(options.state_dir)
+                        _load_judging_modules()
+                        data, files = scanning.result()
+                    baseline = loaded
+                check_readable(files, plan.inputs, plan.unchanged)
+                if keeps_state:
+                    record_reading(plan, files, reading)
+    except Exception:
+        if baseline is _NOT_LOADED:
+            load_baseline(options.state_dir)  # raises first when the baseline is what cannot be used
+        raise
+    return baseline, reading, plan, data, files
+
+
+def _load_judging_modules() -> None:
+    """Import what judges the scanned lines, so that it is loaded by the time the scan ends."""
+    import log_analysis.baseline.learn
+    import log_analysis.context
+    import log_analysis.detectors
+    import log_analysis.overview
+    import log_analysis.reports
+    import log_analysis.reports.retention  # noqa: F401
+
+
+class _Background:
+    """``work()`` in a thread of its own; ``result()`` waits for it and returns what it returned or
+    raises what it raised. Leaving the ``with`` block by an error stops it (``stop``) and waits."""
+
+    # Python's lock changes hands at most this often between two threads that both want it: short,
+    # so that the background work is not kept waiting for long where it needs the lock between
+    # DuckDB calls and copies.
+    SWITCH_SECONDS = 0.0005
+
+    def __init__(self, work: Callable[[], Any], stop: Callable[[], None] | None = None) -> None:
+        self._stop = stop
+        self._outcome: tuple[bool, Any] = (False, RuntimeError("the background work did not finish"))
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch, self.SWITCH_SECONDS))
+        self._thread = threading.Thread(target=self._run, args=(work,), name="audit-background", daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], Any]) -> None:
+        try:
+            self._outcome = (True, work())
+        except BaseException as error:  # handed to the thread that waits for it
+            self._outcome = (False, error)
+
+    def result(self) -> Any:
+        self._thread.join()
+        sys.setswitchinterval(self._switch)
+        done, value = self._outcome
+        if not done:
+            raise value
+        return value
+
+    def __enter__(self) -> _Background:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        if error is not None and self._thread.is_alive():
+            if self._stop is not None:
+                self._stop()
+            self._thread.join()
+        sys.setswitchinterval(self._switch)
+
+
 def _run_notes(
     options: AuditOptions, ctx: AuditContext, unchanged: list[Unchanged], carried_since: float | None
 ) -> list[str]:
+    from log_analysis.context import ADDRESS
+
     notes = []
     if ctx.identity_key == ADDRESS:
         notes.append("these logs carry no identity: baselines and actors are keyed on the source address")
@@ -183,7 +293,14 @@ def _check(options: AuditOptions) -> None:
         raise BadInputError(f"--format {','.join(unknown)}: not a report format", hint="use json, html and/or md")
     if options.since is not None and options.until is not None and options.since >= options.until:
         raise BadInputError("--since must be earlier than --until")
-    for name, overrides in options.parameters.items():
+    if options.parameters:
+        _check_parameters(options.parameters)
+
+
+def _check_parameters(parameters: dict[str, dict[str, float]]) -> None:
+    from log_analysis.detectors import DETECTORS
+
+    for name, overrides in parameters.items():
         detector = DETECTORS.get(name)
         if detector is None:
             raise BadInputError(f"--param {name}.…: no detector {name!r}", hint=f"one of {', '.join(DETECTORS)}")
@@ -194,6 +311,8 @@ def _check(options: AuditOptions) -> None:
 
 
 def _gateway_config(options: AuditOptions) -> GatewayConfig | None:
+    from log_analysis.context import GatewayConfig
+
     if options.gateway_config is not None:
         if not options.gateway_config.is_dir():
             raise BadInputError(
@@ -214,6 +333,8 @@ def _context(
     config: GatewayConfig | None,
     files: list[FileStats] | None = None,
 ) -> AuditContext:
+    from log_analysis.context import AuditContext, identity_key_of
+
     start = options.since if options.since is not None else data.start
     end = options.until if options.until is not None else data.end
     now = dt.datetime.now(dt.UTC).timestamp()
@@ -230,6 +351,8 @@ def _context(
 
 
 def _detect(ctx: AuditContext, options: AuditOptions) -> tuple[list[Finding], list[dict[str, Any]]]:
+    from log_analysis.detectors import REGISTRY
+
     findings: list[Finding] = []
     runs = []
     for detector in REGISTRY:

@@ -20,6 +20,7 @@ from log_analysis.model import FileStats
 from log_analysis.readers.inputs import LogInput, head_bytes, inflate, with_tail
 
 _CHUNK = 1 << 20
+_PEEK = 65536  # what with_tail reads of a copy's beginning
 
 
 @dataclass
@@ -50,14 +51,23 @@ class Unchanged:
 class ReadingPlan:
     planned: list[Planned] = field(default_factory=list)
     unchanged: list[Unchanged] = field(default_factory=list)
+    # The plain files' new parts still to copy (source, start, end, copy): copy_tails() makes them.
+    tails: list[tuple[Path, int, int, Path]] = field(default_factory=list)
 
     @property
     def inputs(self) -> list[LogInput]:
         return [p.log for p in self.planned]
 
+    def copy_tails(self) -> None:
+        """Make the copies the plan's inputs are read from. Copying runs in the kernel, without
+        holding Python's lock, so a run may load DuckDB meanwhile."""
+        while self.tails:
+            _copy_range(*self.tails.pop())
 
-def plan_reading(inputs: list[LogInput], reading: ReadingState, work_dir: Path) -> ReadingPlan:
-    """What to read of each input, given what earlier runs read (``reading``; empty: read everything)."""
+
+def plan_reading(inputs: list[LogInput], reading: ReadingState, work_dir: Path, copy_tails: bool = True) -> ReadingPlan:
+    """What to read of each input, given what earlier runs read (``reading``; empty: read everything).
+    ``copy_tails``: copy the plain files' new parts now; otherwise ``copy_tails()`` does, later."""
     plan = ReadingPlan()
     read_here: dict[str, str] = {}  # content key -> the file that reads it in this run
     # Plain files first: of a log and its compressed copy, the plain one is the cheaper to read.
@@ -72,18 +82,26 @@ def plan_reading(inputs: list[LogInput], reading: ReadingState, work_dir: Path) 
         if key in read_here:
             plan.unchanged.append(Unchanged(str(log.path), f"the same content as {read_here[key]}, read in this run"))
             continue
-        planned = _plan_one(log, head, earlier, stat, work_dir, len(plan.planned))
+        planned = _plan_one(log, head, earlier, stat, work_dir, len(plan.planned), plan.tails)
         if isinstance(planned, Unchanged):
             plan.unchanged.append(planned)
             continue
         read_here[key] = str(log.path)
         plan.planned.append(planned)
     plan.planned.sort(key=lambda p: (p.log.first_time is None, p.log.first_time or 0.0, p.log.label))
+    if copy_tails:
+        plan.copy_tails()
     return plan
 
 
 def _plan_one(
-    log: LogInput, head: bytes, earlier: Position | None, stat: os.stat_result, work_dir: Path, number: int
+    log: LogInput,
+    head: bytes,
+    earlier: Position | None,
+    stat: os.stat_result,
+    work_dir: Path,
+    number: int,
+    tails: list[tuple[Path, int, int, Path]],
 ) -> Planned | Unchanged:
     if earlier is not None and earlier.whole:
         return Unchanged(str(log.path), _known(earlier, stat, "read to its end by an earlier run"), earlier)
@@ -106,8 +124,8 @@ def _plan_one(
         what = "nothing added since an earlier run read it" if earlier else "no complete line yet"
         return Unchanged(str(log.path), _known(earlier, stat, what), earlier)
     if start:
-        _copy_range(log.path, start, end, copy)
-        log = with_tail(log, copy, start)
+        tails.append((log.path, start, end, copy))
+        log = with_tail(log, copy, start, _read_range(log.path, start, min(end, start + _PEEK)))
     return Planned(log, head, earlier, end, stat.st_size, stat.st_ino)
 
 
@@ -185,6 +203,12 @@ def _last_line_end(path: Path, start: int, size: int) -> int:
                 return begin + newline + 1
             end = begin
     return start
+
+
+def _read_range(path: Path, start: int, end: int) -> bytes:
+    with path.open("rb") as stream:
+        stream.seek(start)
+        return stream.read(end - start)
 
 
 def _copy_range(path: Path, start: int, end: int, target: Path) -> None:

@@ -90,9 +90,11 @@ def head_bytes(path: Path, compressed: bool, size: int = _PEEK_BYTES) -> bytes:
     return _head(path, compressed, size)
 
 
-def with_tail(log: LogInput, copy: Path, read_from: int) -> LogInput:
-    """``log`` read from ``copy``, the plain copy of its content after the ``read_from`` bytes read before."""
-    first = next((line.strip() for line in _head(copy, False).split(b"\n") if line.strip()), b"")
+def with_tail(log: LogInput, copy: Path, read_from: int, head: bytes | None = None) -> LogInput:
+    """``log`` read from ``copy``, the plain copy of its content after the ``read_from`` bytes read before
+    (``head``: the copy's first bytes, when it is still being made)."""
+    head = _head(copy, False) if head is None else head[:_PEEK_BYTES]
+    first = next((line.strip() for line in head.split(b"\n") if line.strip()), b"")
     when = _first_time(first, log.format)
     return replace(
         log,

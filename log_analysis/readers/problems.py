@@ -10,9 +10,13 @@ invalid UTF-8) come from its rejects table.
 
 from __future__ import annotations
 
-from log_analysis.duckdb_core import duckdb
+from typing import TYPE_CHECKING
+
 from log_analysis.readers.combined import raw_lines
 from log_analysis.readers.inputs import LogInput
+
+if TYPE_CHECKING:
+    from log_analysis.duckdb_core import duckdb
 
 REASONS = (
     "binary",
@@ -60,6 +64,8 @@ def classify_unparsable(
 
 def counts_from_rejects(con: duckdb.DuckDBPyConnection, table: str, counts: dict[str, int]) -> None:
     """Add the raw reader's refusals: over-long lines and undecodable bytes."""
+    from log_analysis.duckdb_core import duckdb
+
     try:
         query = f"SELECT error_type::VARCHAR, count(*) FROM {table} GROUP BY ALL"  # noqa: S608 - a table we named
         rows = con.execute(query).fetchall()
