@@ -56,7 +56,9 @@ class RunningNginx:
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The complete lines: one NGINX is still writing (no newline yet) is left for the next read."""
+    complete = path.read_text().rpartition("\n")[0]
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def log_line(path: Path, request_id: str, timeout: float = 5) -> dict[str, Any]:
