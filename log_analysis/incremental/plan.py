@@ -58,6 +58,11 @@ class ReadingPlan:
     def inputs(self) -> list[LogInput]:
         return [p.log for p in self.planned]
 
+    @property
+    def size(self) -> int:
+        """About how many bytes the run reads: a plain file's new part, or its size on disk."""
+        return sum(p.size if p.end is None else p.end - p.log.read_from for p in self.planned)
+
     def copy_tails(self) -> None:
         """Make the copies the plan's inputs are read from. Copying runs in the kernel, without
         holding Python's lock, so a run may load DuckDB meanwhile."""

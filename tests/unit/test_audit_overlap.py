@@ -164,3 +164,15 @@ def test_full_reads_everything_and_keeps_no_tail_to_copy(daily, tmp_path):
     (tmp_path / "full").mkdir()
     plan = plan_reading(discover_inputs([log]), ReadingState(), tmp_path / "full", copy_tails=False)
     assert plan.tails == [] and plan.inputs[0].source == log
+
+
+def test_a_few_minutes_of_lines_are_scanned_on_one_thread(daily, tmp_path):
+    log, state = daily
+    (tmp_path / "plan").mkdir()
+    plan = plan_reading(discover_inputs([log]), load_reading(state), tmp_path / "plan", copy_tails=False)
+    assert 0 < plan.size < pipeline.ONE_THREAD_UP_TO
+    two = pipeline.EngineOptions(threads=2)
+    assert pipeline._engine_options(two, plan, []).threads == 1
+    assert pipeline._engine_options(two, plan, [log]).threads == 2  # training logs are read whole
+    plan.planned[0].end = plan.planned[0].log.read_from + pipeline.ONE_THREAD_UP_TO + 1
+    assert pipeline._engine_options(two, plan, []).threads == 2
