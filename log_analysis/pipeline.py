@@ -10,6 +10,7 @@ therefore imported where they are used, not with this one.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import sys
 import threading
 from collections.abc import Callable
@@ -86,7 +87,19 @@ def run_audit(options: AuditOptions, progress: Reporter = NO_PROGRESS) -> AuditR
     of it, leaving the state as it was), judges it together with the aggregates of the hour the
     last run stopped in, and keeps what it learned and how far it read for the next.
     """
+    # A run keeps hundreds of thousands of small objects (the aggregates, regrouped per actor and
+    # window) until it ends, and leaves next to no reference cycles: Python's cycle collector would
+    # walk them over and over, about 3 % of a full audit, to free a few hundred objects.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_audit(options, progress)
+    finally:
+        if collecting:
+            gc.enable()
 
+
+def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
     def say(text: str) -> None:
         progress.note(f"audit: {text}")
 

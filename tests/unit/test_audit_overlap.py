@@ -5,7 +5,9 @@ reported before what the logs hold, as when it was loaded first)."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,8 +151,6 @@ def test_leaving_the_block_by_an_error_stops_the_work_and_waits_for_it():
 
 
 def test_the_switch_interval_is_put_back():
-    import sys
-
     before = sys.getswitchinterval()
     pipeline._Background(lambda: None).result()
     assert sys.getswitchinterval() == before
@@ -176,3 +176,18 @@ def test_a_few_minutes_of_lines_are_scanned_on_one_thread(daily, tmp_path):
     assert pipeline._engine_options(two, plan, [log]).threads == 2  # training logs are read whole
     plan.planned[0].end = plan.planned[0].log.read_from + pipeline.ONE_THREAD_UP_TO + 1
     assert pipeline._engine_options(two, plan, []).threads == 2
+
+
+def test_the_cycle_collector_is_paused_for_the_run_and_resumed(daily, monkeypatch):
+    log, state = daily
+    seen = []
+    scan = pipeline.scan
+
+    def observed(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "scan", observed)
+    assert gc.isenabled()
+    _audit(state, log)
+    assert seen == [False] and gc.isenabled()
