@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import sys
 import traceback
@@ -140,6 +141,10 @@ def _run_plain(values: dict[str, Any]) -> Any:
     exits 130, a closed stdout exits 1."""
     from airgapctl.cli.audit_run import run_command
 
+    # Paused from here, not only in run_audit: the modules the run loads are walked by the cycle
+    # collector too, for nothing (see log_analysis.pipeline.run_audit).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return run_command(**values)
     except EOFError:
@@ -155,6 +160,9 @@ def _run_plain(values: dict[str, Any]) -> Any:
 
         sys.stdout, sys.stderr = PacifyFlushWrapper(sys.stdout), PacifyFlushWrapper(sys.stderr)
         sys.exit(1)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def main(argv: list[str] | None = None) -> None:
