@@ -258,9 +258,13 @@ class _Background:
         self._stop = stop
         self._outcome: tuple[bool, Any] = (False, RuntimeError("the background work did not finish"))
         self._switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._switch, self.SWITCH_SECONDS))
         self._thread = threading.Thread(target=self._run, args=(work,), name="audit-background", daemon=True)
-        self._thread.start()
+        sys.setswitchinterval(min(self._switch, self.SWITCH_SECONDS))
+        try:
+            self._thread.start()
+        except BaseException:
+            sys.setswitchinterval(self._switch)
+            raise
 
     def _run(self, work: Callable[[], Any]) -> None:
         try:
