@@ -68,14 +68,7 @@ def install(staging: Path, out_dir: Path) -> Path | None:
         return None
     if not out_dir.is_dir():
         raise AirgapError(f"{out_dir} exists and is not a directory")
-    for name in LIVE_STATE:
-        if (out_dir / name).is_dir():
-            shutil.rmtree(staging / name, ignore_errors=True)
-            (out_dir / name).rename(staging / name)
-    if previous.exists():
-        shutil.rmtree(previous)
-    out_dir.rename(previous)
-    staging.rename(out_dir)
+    _replace(out_dir, staging, previous)
     return previous
 
 
@@ -92,12 +85,17 @@ def restore_previous(out_dir: Path) -> Path:
         )
     if not out_dir.is_dir():
         raise AirgapError(f"{out_dir} is not a directory")
-    for name in LIVE_STATE:
-        if (out_dir / name).is_dir():
-            shutil.rmtree(previous / name, ignore_errors=True)
-            (out_dir / name).rename(previous / name)
-    if failed.exists():
-        shutil.rmtree(failed)
-    out_dir.rename(failed)
-    previous.rename(out_dir)
+    _replace(out_dir, previous, failed)
     return failed
+
+
+def _replace(live: Path, incoming: Path, keep_as: Path) -> None:
+    """``incoming`` becomes ``live``, the old ``live`` becomes ``keep_as``; the live state moves along."""
+    for name in LIVE_STATE:
+        if (live / name).is_dir():
+            shutil.rmtree(incoming / name, ignore_errors=True)
+            (live / name).rename(incoming / name)
+    if keep_as.exists():
+        shutil.rmtree(keep_as)
+    live.rename(keep_as)
+    incoming.rename(live)
