@@ -1,4 +1,5 @@
-"""``airgapctl events``: deliver the spool of airgapctl's own events, show the stored ones (airgapctl.events)."""
+"""``airgapctl events``: deliver the spool of airgapctl's own events, receive them for rsyslog, show the stored ones
+(airgapctl.events)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from airgapctl.contracts import events as contract
 from airgapctl.errors import BadInputError, EnvironmentProblem
 from airgapctl.output import print_json, progress
 
-HELP = "Deliver the spool of airgapctl's own events to the collector, and show the stored events."
+HELP = "Deliver airgapctl's own events to the collector, receive them for rsyslog, and show the stored events."
 
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None)
 
@@ -43,6 +44,20 @@ SINCE_OPT = typer.Option(
     help="Only events at or after TIME: ISO 8601 (UTC unless it has an offset) or a span back from now such as 24h.",
 )
 LINES_OPT = typer.Option(20, "-n", "--lines", min=0, metavar="N", help="Show the N newest matching events (0: all).")
+LISTEN_OPT = typer.Option(
+    None,
+    "--listen",
+    metavar="HOST:PORT",
+    help="Where to take the Forward protocol: loopback only (127.0.0.0/8 or [::1]). [default: 127.0.0.1:24224]",
+    show_default=False,
+)
+OUT_OPT = typer.Option(
+    None,
+    "--out",
+    metavar="FILE",
+    help="The file the events are appended to. [default: /var/log/airgap/events/events.log]",
+    show_default=False,
+)
 
 
 def register(root: typer.Typer) -> None:
@@ -51,7 +66,7 @@ def register(root: typer.Typer) -> None:
 
 @app.callback()
 def events() -> None:
-    """Deliver the spool of airgapctl's own events to the collector, and show the stored events."""
+    """Deliver airgapctl's own events to the collector, receive them for rsyslog, and show the stored events."""
 
 
 @app.command()
@@ -111,6 +126,20 @@ def tail(
     notes = [f"{matched} event(s) matched, {len(shown)} shown", f"{reading.repeats} repeat(s) dropped"]
     notes += [f"{count} line(s) skipped: {reason}" for reason, count in reading.skipped.items()]
     progress(f"events: {reading.files} file(s) under {reading.directory}; " + "; ".join(notes))
+
+
+@app.command()
+def receive(listen: str | None = LISTEN_OPT, out: Path | None = OUT_OPT) -> None:
+    """Take events over the Forward protocol and append them to FILE, for a collector that cannot take
+    the protocol itself (rsyslog tails FILE).
+
+    Each event is one JSON line; a packet is acknowledged once its events are written and fsync'd.
+    A record that is no event is left out with a line on stderr. FILE is reopened when it is renamed
+    or removed (logrotate). Runs until SIGTERM or SIGINT; exit 3 when the port is taken.
+    """
+    from airgapctl.events.receiver import receive as run_receiver
+
+    run_receiver(listen, out)
 
 
 def _text(value: object) -> str:
