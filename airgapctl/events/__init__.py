@@ -14,6 +14,7 @@ sender             FluentSender with the Forward protocol's acks
 spool              the append-only, checksummed, fsync'd spool
 emitter            one process's emitting: collector first, spool when it fails, in order
 store              reading the stored events back, repeats dropped
+receiver           ``airgapctl events receive``: the Forward receiver for an rsyslog collector
 """
 
 from __future__ import annotations
