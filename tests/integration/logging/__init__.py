@@ -1,0 +1,1 @@
+"""Helpers for the logging role's tests: a structural checker of the Fluentd configuration it renders."""
