@@ -50,6 +50,9 @@ class ExitCode(IntEnum):
     BUNDLE_ATTESTATION = trust.ATTESTATION
     # The bundle's name is not the one the site takes (bundle verify --expect-name, the airgap_repo role).
     BUNDLE_UNEXPECTED_NAME = trust.UNEXPECTED_NAME
+    # store maintain: the store's file system is below --min-free, so the collector is stopped until
+    # space is freed (a failed unit in `systemctl --failed`); outside the trust core's range.
+    COLLECTOR_PAUSED = 30
 
 
 class AirgapError(Exception):
@@ -145,6 +148,12 @@ class BundleAttestationError(BundleRejectedError):
 
 class BundleUnexpectedNameError(BundleRejectedError):
     exit_code = ExitCode.BUNDLE_UNEXPECTED_NAME
+
+
+class CollectorPausedError(AirgapError):
+    """The store's disk guard holds the collector stopped: too little free space (airgapctl.logstore.guard)."""
+
+    exit_code = ExitCode.COLLECTOR_PAUSED
 
 
 class AuditFindingsError(AirgapError):

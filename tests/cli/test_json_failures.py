@@ -37,6 +37,7 @@ FAILING_ARGS = {
     "vault init": ["--file", "DIR"],
     "events flush": ["--collector", "not-an-address", "--spool", "DIR"],
     "events tail": ["--store", "DIR/missing"],
+    "store maintain": ["--store", "DIR/missing"],
 }
 # Commands with no input to get wrong, which would start, stop or ask Docker: their library call fails.
 FAKED_FAILURES = {

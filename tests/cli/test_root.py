@@ -12,7 +12,7 @@ import pytest
 from airgapctl import __version__
 from airgapctl.errors import ExitCode
 
-GROUPS = ["bundle", "specs", "gateway", "ca", "vault", "provision", "audit", "events", "lab"]
+GROUPS = ["bundle", "specs", "gateway", "ca", "vault", "provision", "audit", "events", "store", "lab"]
 # Groups this version registers but does not provide yet (they say so and exit 2).
 PLANNED = ["provision"]
 
