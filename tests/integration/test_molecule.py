@@ -12,9 +12,12 @@ from tests.integration.conftest import run_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.molecule]
 
-ROLES = sorted(
-    p.parent.parent.parent.name for p in Path(__file__).parents[2].glob("roles/*/molecule/default/molecule.yml")
+# Every scenario of every role: (role, scenario), the default one first.
+SCENARIOS = sorted(
+    ((p.parts[-4], p.parts[-2]) for p in Path(__file__).parents[2].glob("roles/*/molecule/*/molecule.yml")),
+    key=lambda pair: (pair[0], pair[1] != "default", pair[1]),
 )
+ROLES = sorted({role for role, _ in SCENARIOS})
 
 
 def _dependencies(repo: Path, role: str) -> set[str]:
@@ -31,9 +34,14 @@ def test_every_role_has_a_molecule_scenario_or_runs_in_those_of_the_roles_needin
     assert ROLES
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_molecule_scenario_passes(role, repo, lab_image, test_bundle):
-    proc = run_tool(["molecule", "test"], cwd=repo / "roles" / role, timeout=1500, extra_env=test_bundle.env())
+@pytest.mark.parametrize(("role", "scenario"), SCENARIOS, ids=[f"{r}-{s}" for r, s in SCENARIOS])
+def test_molecule_scenario_passes(role, scenario, repo, lab_image, test_bundle):
+    proc = run_tool(
+        ["molecule", "test", "--scenario-name", scenario],
+        cwd=repo / "roles" / role,
+        timeout=1500,
+        extra_env=test_bundle.env(),
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
     for step in ("converge", "idempotence", "check", "verify"):
