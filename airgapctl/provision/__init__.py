@@ -1,0 +1,1 @@
+"""Provisioning of gateway appliances: preflight checks and the runner."""
