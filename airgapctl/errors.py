@@ -17,10 +17,10 @@ class ExitCode(IntEnum):
     FAILED = trust.FAILED
     # Bad input on the command line or in a file the user gave us.
     BAD_INPUT = trust.BAD_INPUT
-    # The command exists but this version does not provide it yet.
-    NOT_AVAILABLE = 2
     # A host tool or service we depend on (Docker, debootstrap, apt) failed.
     ENVIRONMENT = trust.ENVIRONMENT
+    # provision: a host failed or was unreachable, or ansible-playbook stopped before any host did.
+    PROVISION_FAILED = 4
     # Bundle trust (airgapctl/bundle/trust/): one code per rejection class, so scripts can tell them apart.
     # The manifest's or part index's signature is missing, malformed or wrong, or the key is unknown.
     BUNDLE_SIGNATURE = trust.SIGNATURE
@@ -70,8 +70,10 @@ class BadInputError(AirgapError):
     exit_code = ExitCode.BAD_INPUT
 
 
-class NotAvailableError(AirgapError):
-    exit_code = ExitCode.NOT_AVAILABLE
+class ProvisionFailedError(AirgapError):
+    """A provision run did not complete on every host (its record says where it stopped)."""
+
+    exit_code = ExitCode.PROVISION_FAILED
 
 
 class EnvironmentProblem(AirgapError):

@@ -1,4 +1,4 @@
-"""The root command: groups, version, planned groups, errors without tracebacks."""
+"""The root command: groups, version, errors without tracebacks."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from airgapctl import __version__
 from airgapctl.errors import ExitCode
 
 GROUPS = ["bundle", "specs", "gateway", "ca", "vault", "provision", "audit", "events", "store", "lab"]
-# Groups this version registers but does not provide yet (they say so and exit 2).
-PLANNED = ["provision"]
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--help", "audit"], ["--debug", "--help"]])
@@ -48,23 +46,6 @@ def test_version_prints_the_package_version(cli):
     result = cli("--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"airgapctl {__version__}"
-
-
-@pytest.mark.parametrize("group", PLANNED)
-def test_planned_group_says_not_available_and_exits_2(cli, group):
-    result = cli(group, "anything", "--with-options", "x")
-    assert result.exit_code == ExitCode.NOT_AVAILABLE == 2
-    assert result.stdout == ""
-    assert result.stderr.startswith(f"airgapctl: error: 'airgapctl {group}' is not available yet")
-    assert "hint: " in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-@pytest.mark.parametrize("group", PLANNED)
-def test_planned_group_help_says_what_it_is_for(cli, group):
-    result = cli(group, "--help")
-    assert result.exit_code == 0
-    assert "Not available yet" in result.stdout
 
 
 def test_bad_input_is_one_line_and_a_hint_without_traceback(cli):
