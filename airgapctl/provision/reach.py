@@ -23,6 +23,13 @@ def ansible_command() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("ansible")
 
 
+def _toolkit_config() -> Path | None:
+    from airgapctl.bundle_build.inputs import PACKAGED_TOOLKIT
+
+    config = PACKAGED_TOOLKIT / "ansible.cfg"
+    return config if config.is_file() else None
+
+
 def check_reach(
     inventory: Path,
     hosts: list[str],
@@ -48,6 +55,9 @@ def check_reach(
             "ANSIBLE_RETRY_FILES_ENABLED": "false",
             "ANSIBLE_NOCOLOR": "1",
         }
+        config = _toolkit_config()
+        if config is not None:  # the ansible.cfg provision runs the playbook with
+            env["ANSIBLE_CONFIG"] = str(config)
         argv = [command, ":".join(hosts), "-i", str(inventory), "-m", "ansible.builtin.ping", "-T", str(timeout)]
         try:
             done = subprocess.run(

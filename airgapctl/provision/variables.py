@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from functools import cache
@@ -105,6 +106,7 @@ def _first(option: Mapping[str, Any]) -> str:
     """The option's description up to its first full stop or semicolon."""
     description = option.get("description") or ""
     text = one_line(description[0] if isinstance(description, list) and description else description)
+    text = re.sub(r"\b[BCIMOUV]\(([^)]*)\)", r"\1", text)  # Ansible's documentation markup
     return text.split("; ")[0].split(". ")[0].rstrip(".")
 
 
