@@ -67,14 +67,6 @@ class HostVars:
         return f"{place}: {name}" if place else f"{shown(inventory)}: host {self.name}: {name}"
 
 
-@dataclass
-class Inventory:
-    path: Path
-    hosts: list[HostVars]
-    vaulted_files: list[Path]
-    secrets: list[tuple[str, Any]]
-
-
 def origin_path(value: Any) -> str | None:
     """The file Ansible's data tags say ``value`` came from (Ansible 2.19+ records it for YAML values)."""
     try:
