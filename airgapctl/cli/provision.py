@@ -23,7 +23,7 @@ PLAYBOOK_OPT = typer.Option(
 LIMIT_OPT = typer.Option(None, "--limit", metavar="PATTERN", help="Only the hosts matching PATTERN (as Ansible's).")
 TAGS_OPT = typer.Option(None, "--tags", metavar="T1,T2", help="Only the tasks with these tags.")
 CHECK_OPT = typer.Option(False, "--check", help="Change nothing: report what would change (Ansible's check mode).")
-DIFF_OPT = typer.Option(False, "--diff", help="Have Ansible compute the changes to files (not shown: see docs).")
+DIFF_OPT = typer.Option(False, "--diff", help="Ansible's diff mode (the diffs are task results: never shown).")
 SERIAL_OPT = typer.Option(
     None, "--serial", min=1, metavar="N", help="Provision N hosts at a time; a failing host stops the roll-out."
 )

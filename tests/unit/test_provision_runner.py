@@ -352,3 +352,16 @@ def test_on_a_terminal_ok_and_skipped_results_are_drawn_over_each_other(monkeypa
         "\rprovision:   h2: skipped (1 done, 0 changed, 0 failed)"
         "\rprovision:   h3: FAILED (1 done, 0 changed, 1 failed) \n"  # padded over the longer line
     )
+
+
+def test_the_default_runs_dir_is_the_users_state_directory_unless_root(monkeypatch, tmp_path):
+    from airgapctl.provision import record
+
+    monkeypatch.setattr(record.os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert record.default_runs_dir() == tmp_path / "state" / "airgapctl" / "runs"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert record.default_runs_dir() == tmp_path / ".local" / "state" / "airgapctl" / "runs"
+    monkeypatch.setattr(record.os, "geteuid", lambda: 0)
+    assert record.default_runs_dir() == Path("/var/lib/airgap/runs")
