@@ -242,6 +242,7 @@ def render_store_conf(work: Path) -> Path:
         "logging_store_dir": str(work / "store"),
         "logging_gateway_log": str(work / "gateway" / "access.log"),
         "logging_events_inbox": str(work / "events" / "events.log"),
+        "logging_state_dir": str(work / "state"),
         "logging_store_group": grp.getgrgid(os.getgid()).gr_name,
         "ansible_managed": "Ansible managed",
     }
@@ -253,12 +254,10 @@ def render_store_conf(work: Path) -> Path:
         autoescape=False,  # noqa: S701 - an rsyslog configuration, not HTML
     )
     environment.filters["comment"] = _comment
-    rendered = work / "rsyslog.d" / "30-airgap.conf"
-    rendered.parent.mkdir(parents=True)
-    rendered.write_text(environment.get_template("rsyslog-airgap.conf.j2").render(variables))
-    # As Debian's /etc/rsyslog.conf: the work directory first, then what rsyslog.d holds.
+    # The store's own rsyslog instance runs this file alone, its work directory below the state.
+    (work / "state" / "rsyslog").mkdir(parents=True, exist_ok=True)
     main = work / "rsyslog.conf"
-    main.write_text(f'global(workDirectory="{work / "state"}")\ninclude(file="{rendered}")\n')
+    main.write_text(environment.get_template("rsyslog-airgap.conf.j2").render(variables))
     return main
 
 
