@@ -5,7 +5,8 @@ It takes what airgapctl's sender and fluent-logger send: Message mode ``[tag, ti
 Forward mode ``[tag, [[time, record], ...], option?]`` and PackedForward (entries as one msgpack
 stream in a bin, gzip-compressed when the option says ``compressed: "gzip"``). Every record that is
 an event of contracts/events is appended as its stored line; those of one message in one write(),
-then fsync'd, and only then is the message's ``chunk`` acknowledged: acknowledged means on disk.
+then fsync'd, and only then is the message's ``chunk`` acknowledged: acknowledged means on disk. A
+write or fsync that fails (a full disk) is cut back to the file's size before it, and not acknowledged.
 
 A record that is no event is left out with a line on stderr, and the rest of its message is written
 and acknowledged: refusing the whole message would have the sender send it again forever. A connection
@@ -215,13 +216,19 @@ class EventFile:
             assert self._fd is not None
             if self._new_line:
                 data = b"\n" + data
+            size = os.fstat(self._fd).st_size
             try:
                 view = memoryview(data)
                 while view:  # one write() but on a full disk, which returns short before it fails
                     view = view[os.write(self._fd, view) :]
                 os.fsync(self._fd)
             except OSError:
-                self._close_fd()  # reopened by the next append, which starts after any line cut here
+                # Not acknowledged, so sent again: what did reach the file goes, lest it stay a cut line
+                # or a second copy. Should that fail too, the next append starts after the cut line.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, size)
+                    os.fsync(self._fd)
+                self._close_fd()
                 raise
             self._new_line = False
             self.written += events

@@ -4,8 +4,10 @@ room: a full disk would cost lines silently (the collector's writes fail), a sto
 costs none it has stored and says so.
 
 The pause is kept as a flag file, ``<state>/guard.json`` (when, how much was free, the units),
-written before the units are stopped, so that a run after a crash or a reboot still knows to
-hold them stopped and, later, to start them. Each change is one ``store.guard`` event.
+written before the units are stopped (none is stopped when it cannot be written), so that a run
+after a crash or a reboot still knows to hold them stopped and, later, to start them: those the
+run names, in its order (the store's writer before what feeds it). Each change is one
+``store.guard`` event.
 
 The free figure (``free``) and the units' control (``control``) are parameters: the command
 measures with os.statvfs and runs systemctl; tests give their own.
@@ -102,36 +104,57 @@ def check(
     settings: Settings | None = None,
     now: dt.datetime | None = None,
 ) -> Guard:
-    """Measure the store's free space and pause, hold or resume the collector's ``units``."""
+    """Measure the store's free space and pause, hold or resume the collector's ``units``.
+
+    ``units`` are started in their order on resume and stopped in the reverse order; while paused,
+    units the flag names that ``units`` no longer does are held stopped too, but only ``units`` are
+    ever started again."""
     figures = free(store)
     flag = state / FLAG_NAME
     held = _read_flag(flag)
-    named = list(units) + [unit for unit in (held or {}).get("units", []) if unit not in units]
+    current = list(dict.fromkeys(units))
+    flagged = (held or {}).get("units", [])
+    named = current + [unit for unit in flagged if unit not in current]
     result = Guard("ok", False, round(figures.percent, 2), figures.free_bytes, min_free, resume_free, named, str(flag))
     fields: dict[str, Any] = {"free_percent": result.free_percent, "free_bytes": result.free_bytes, "units": named}
     if held is None:
         if figures.percent >= min_free:
+            result.units = current
             return result
         result.state, result.changed = "paused", True
         result.since = _stamp(now)
         if dry_run:
             return result
+        document = {"when": result.since, **fields, "store": str(store), "min_free": min_free}
+        # Nothing is stopped without the flag: a unit stopped unrecorded would never be started again.
+        result.error = _write_flag(flag, {**document, "resume_free": resume_free})
+        if result.error is not None:
+            with suppress(OSError):
+                flag.unlink(missing_ok=True)  # a flag replaced but not made durable
+            result.state, result.changed, result.since = "ok", False, None
+            result.error += "; the collector was not stopped"
+            return result
         # Emitted before the stop: the collector still takes it into the store.
         emit_or_warn(EVENT, {"state": "paused", **fields, "min_free": min_free}, settings=settings)
-        document = {"when": result.since, **fields, "store": str(store), "min_free": min_free}
-        result.error = _write_flag(flag, {**document, "resume_free": resume_free})
-        result.failed = _each(control, "stop", named)
+        result.failed = _each(control, "stop", named[::-1])
         return result
     result.since = held.get("when") if isinstance(held.get("when"), str) else None
     if figures.percent < resume_free:
         result.state = "paused"
-        if not dry_run:  # again each run: a reboot, or a hand, may have started the collector
-            result.failed = _each(control, "stop", named)
+        if dry_run:
+            return result
+        if held.get("units") != named or result.since is None:
+            # A unit added since, or a flag that cannot be read: written again each run until it is.
+            document = {**fields, "store": str(store), "min_free": min_free, "resume_free": resume_free, **held}
+            document.update(units=named, when=result.since or _stamp(now))
+            result.error = _write_flag(flag, document)
+        # Again each run: a reboot, or a hand, may have started the collector.
+        result.failed = _each(control, "stop", named[::-1])
         return result
-    result.state, result.changed = "resumed", True
+    result.state, result.changed, result.units = "resumed", True, current
     if dry_run:
         return result
-    result.failed = _each(control, "start", named)
+    result.failed = _each(control, "start", current)
     if result.failed:  # the flag stays: the next run starts them again
         result.state, result.changed = "paused", False
         return result
@@ -139,6 +162,7 @@ def check(
         flag.unlink(missing_ok=True)
     except OSError as error:
         result.error = f"cannot remove {flag}: {error.strerror or error}"
+    fields["units"] = current
     emit_or_warn(EVENT, {"state": "resumed", **fields, "paused_since": result.since}, settings=settings)
     return result
 

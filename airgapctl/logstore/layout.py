@@ -2,8 +2,11 @@
 
 A day's file is ``YYYY-MM-DD.log`` while the collector writes it; compressed, ``YYYY-MM-DD.log.gz``
 (``.log.N.gz`` when that name was taken, as when Fluentd's out_file wrote the .gz itself). Rotated
-(``.log.N``) and Fluentd's indexed (``YYYY-MM-DD_N.log``) names are days too. Anything else, at
-any place in the store, is unknown: reported, never touched.
+(``.log.N``) and Fluentd's indexed (``YYYY-MM-DD_N.log``) names are days too. Compression's own
+names in passing are ``YYYY-MM-DD.log.gz.tmp`` (its output before it is complete: removed when
+found) and ``YYYY-MM-DD.log.compressing`` (the day's lines, moved away from the collector's name
+while they are compressed: finished, never removed unread). Anything else, at any place in the
+store, is unknown: reported, never touched.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ OPEN_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})\.log$")
 # Compression's output before it is complete; left only by an interrupted run.
 TEMPORARY_SUFFIX = ".gz.tmp"
 TEMPORARY_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})\.log\.gz\.tmp$")
+# A day's .log renamed while it is compressed, so that a writer opening the .log by path makes a new
+# one: holds lines of the store, so only ever finished (see compress), never removed unread.
+COMPRESSING_SUFFIX = ".compressing"
+COMPRESSING_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})\.log\.compressing$")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class Scan:
     # Below the root, sorted; a directory where a file was expected ends in "/".
     unknown: list[str] = field(default_factory=list)
     temporaries: list[Path] = field(default_factory=list)
+    # Days being compressed when a run stopped (``YYYY-MM-DD.log.compressing``), to be finished.
+    compressing: list[DayFile] = field(default_factory=list)
     # Directories that could not be read, "." for the root: nothing in them was touched.
     unreadable: list[Note] = field(default_factory=list)
 
@@ -92,6 +101,11 @@ def scan(root: Path) -> Scan:
                 found.unknown.append(name + "/" if stat.S_ISDIR(info.st_mode) else name)
             elif TEMPORARY_NAME.match(entry.name):
                 found.temporaries.append(Path(entry.path))
+            elif match := COMPRESSING_NAME.match(entry.name):
+                if (day := day_of(f"{match['day']}.log")) is None:
+                    found.unknown.append(name)
+                else:
+                    found.compressing.append(DayFile(top.name, Path(entry.path), day, info.st_size, info.st_mtime))
             elif (day := day_of(entry.name)) is not None:
                 found.days.append(DayFile(top.name, Path(entry.path), day, info.st_size, info.st_mtime))
             else:

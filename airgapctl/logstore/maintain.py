@@ -61,6 +61,7 @@ class Result:
         """One line per thing the run could not do."""
         lines = [f"cannot read {note.path}: {note.reason}" for note in self.unreadable]
         lines += [f"cannot compress {note.path}: {note.reason}" for note in self.compressed.failed]
+        lines += [self.expired.error] if self.expired.error else []
         lines += [f"cannot delete {note.path}: {note.reason}" for note in self.expired.failed]
         lines += [f"systemctl {item.action} {item.unit}: {item.reason}" for item in self.guard.failed]
         return lines + ([self.guard.error] if self.guard.error else [])
@@ -86,7 +87,10 @@ def parse_options(
         raise BadInputError(f"--state {state}: not a directory; give the directory for the guard's flag")
     after = _days("--compress-after", compress_after, 1)
     if after < 1:
-        raise BadInputError("--compress-after 0: the collector is still writing today's file; give 1 or more")
+        raise BadInputError(
+            f"--compress-after {str(compress_after).strip()}: the collector still writes today's file;"
+            " give 1 or more (in the logging role, logging_compress_after_days: 1 or more)"
+        )
     keep = _days("--retention-days", retention_days, 90)
     low, high = _percent("--min-free", min_free), _percent("--resume-free", resume_free)
     if high < low:
@@ -135,9 +139,7 @@ def maintain(
     with _lock(options):
         found = scan(options.store)
         expiring = retention.expired_days(found, today, options.retention_days)
-        expiry = retention.expire(found, today, options.retention_days, dry_run=options.dry_run)
-        if not options.dry_run:
-            retention.record(expiry, settings)
+        expiry = retention.expire(found, today, options.retention_days, dry_run=options.dry_run, settings=settings)
         compression = compress_closed(
             found,
             today,

@@ -1,5 +1,10 @@
-"""Retention: days older than the retention are deleted, and every run that deleted any says so in
+"""Retention: days older than the retention are deleted, and every run that deletes any says so in
 one ``store.expired`` event (the store's own record of the policy acting).
+
+The event is emitted before the first file goes, so that it is at least in the events spool when
+anything is deleted; a run whose event neither the collector nor the spool took deletes nothing
+(the next run tries again). With events off the days are deleted unrecorded but for the run's
+own output, which names each.
 
 A day's age is today (UTC) minus the date in its name; a file goes once its age exceeds the
 retention, so ``--retention-days 90`` keeps today and the 90 days before it. 0 keeps every day.
@@ -14,8 +19,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from airgapctl.events import Settings, emit_or_warn
+from airgapctl.errors import AirgapError
+from airgapctl.events import Settings, emit
 from airgapctl.logstore.layout import DayFile, Note, Scan
+from airgapctl.output import progress
 
 EVENT = "store.expired"
 
@@ -34,6 +41,8 @@ class Expiry:
     files: list[Expired] = field(default_factory=list)
     failed: list[Note] = field(default_factory=list)
     bytes: int = 0
+    # Nothing was deleted: the run's store.expired event could not be recorded.
+    error: str | None = None
 
 
 def expired_days(found: Scan, today: dt.date, days: int) -> list[DayFile]:
@@ -43,10 +52,17 @@ def expired_days(found: Scan, today: dt.date, days: int) -> list[DayFile]:
     return [item for item in found.days if (today - item.day).days > days]
 
 
-def expire(found: Scan, today: dt.date, days: int, *, dry_run: bool = False) -> Expiry:
-    """Delete the expired days (only name them in a dry run)."""
+def expire(
+    found: Scan, today: dt.date, days: int, *, dry_run: bool = False, settings: Settings | None = None
+) -> Expiry:
+    """Record, then delete the expired days (only name them in a dry run)."""
     result = Expiry(days)
-    for item in expired_days(found, today, days):
+    due = expired_days(found, today, days)
+    if due and not dry_run:
+        result.error = _record(due, days, settings)
+        if result.error is not None:
+            return result
+    for item in due:
         if not dry_run:
             try:
                 os.unlink(item.path)
@@ -60,23 +76,28 @@ def expire(found: Scan, today: dt.date, days: int, *, dry_run: bool = False) -> 
     return result
 
 
-def event_fields(expiry: Expiry) -> dict[str, Any] | None:
-    """The store.expired event's fields for what was deleted; None when nothing was."""
-    if not expiry.files:
-        return None
-    days = sorted(item.day for item in expiry.files)
+def event_fields(items: list[DayFile], retention_days: int) -> dict[str, Any]:
+    """The store.expired event's fields for the days about to be deleted."""
+    days = sorted(item.day.isoformat() for item in items)
     return {
-        "files": len(expiry.files),
-        "bytes": expiry.bytes,
+        "files": len(items),
+        "bytes": sum(item.size for item in items),
         "oldest": days[0],
         "newest": days[-1],
-        "streams": sorted({item.stream for item in expiry.files}),
-        "retention_days": expiry.retention_days,
+        "streams": sorted({item.stream for item in items}),
+        "retention_days": retention_days,
     }
 
 
-def record(expiry: Expiry, settings: Settings | None = None) -> None:
-    """Emit the run's one store.expired event, when it deleted anything."""
-    fields = event_fields(expiry)
-    if fields is not None:
-        emit_or_warn(EVENT, fields, settings=settings)
+def _record(items: list[DayFile], retention_days: int, settings: Settings | None) -> str | None:
+    """Emit the store.expired event; None when delivered, spooled or events are off, else the problem."""
+    try:
+        outcome = emit(EVENT, event_fields(items, retention_days), settings=settings)
+    except AirgapError as error:
+        return (
+            f"not deleting {len(items)} file(s) past the retention: the {EVENT} event was neither delivered"
+            f" nor spooled ({error.message}); the next run tries again"
+        )
+    for warning in outcome.warnings if outcome else ():
+        progress(f"warning: {warning}")
+    return None

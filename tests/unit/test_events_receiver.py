@@ -5,6 +5,7 @@ no Forward protocol are turned away with a line on stderr."""
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
@@ -227,9 +228,41 @@ def test_the_ack_comes_only_once_the_line_is_fsynced(tmp_path, out, receiver, mo
     monkeypatch.setattr(os, "fsync", real_fsync)
     assert emitter.emit("test.event", {"n": 21}).delivered  # the spooled one first, then this
     emitter.close()
-    # Sent again, so stored twice: at least once, a repeat of the same id.
-    assert _numbers(_records(out)) == [*range(21), 20, 21]
-    assert _numbers(_first_of_each_id(_records(out))) == list(range(22))
+    # The unsynced write was cut back off the file, so the one sent again is stored once.
+    assert _numbers(_records(out)) == list(range(22))
+
+
+class FailsMidWrite:
+    """A fake os.write for the events file only: the first call writes half of what it is given (a
+    full disk's short write), the next fails with ENOSPC; other files are written as usual."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.calls, self.real = str(out), 0, os.write
+
+    def __call__(self, fd: int, data) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}") != self.out:
+            return self.real(fd, data)
+        self.calls += 1
+        if self.calls == 1:
+            return self.real(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_write_that_fails_half_way_is_cut_back_and_not_acknowledged(tmp_path, out, receiver, monkeypatch, capsys):
+    emitter = _emitter(tmp_path, receiver.address, retry_after=0)
+    first = emitter.emit("test.event", {"n": 0})
+    assert first.delivered
+    fake = FailsMidWrite(out)
+    monkeypatch.setattr(os, "write", fake)
+    cut = emitter.emit("test.event", {"n": 1})
+    assert (cut.delivered, cut.spooled, fake.calls) == (False, True, 2)
+    assert "No space left on device; 1 event(s) from 127.0.0.1:" in capsys.readouterr().err
+    assert out.read_bytes() == contract.store_line(first.record).encode()  # no cut line left behind
+    monkeypatch.setattr(os, "write", fake.real)
+    third = emitter.emit("test.event", {"n": 2})  # the spooled one first, then this
+    emitter.close()
+    assert third.delivered
+    assert _lines(out) == [contract.store_line(outcome.record) for outcome in (first, cut, third)]
 
 
 def test_a_receiver_killed_between_events_and_restarted_loses_nothing(tmp_path, out, processes):
