@@ -10,20 +10,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from airgapctl.durable import fsync_directory
 from airgapctl.errors import AirgapError, BadInputError, EnvironmentProblem
 
 PRIVATE = 0o600
 PUBLIC = 0o644
 PRIVATE_DIR = 0o700
 LOCK_NAME = ".lock"
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes, mode: int) -> None:
@@ -48,7 +41,7 @@ def write_atomic(path: Path, data: bytes, mode: int) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def write_new(path: Path, data: bytes, mode: int) -> None:
@@ -77,7 +70,7 @@ def write_new(path: Path, data: bytes, mode: int) -> None:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(temp)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def make_private_dir(path: Path) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from airgapctl.contracts import events as contract
+from airgapctl.durable import fsync_directory
 from airgapctl.errors import EnvironmentProblem
 
 SPOOL_NAME = "events.spool"
@@ -84,14 +85,6 @@ def _problem(directory: Path, action: str, error: OSError) -> EnvironmentProblem
     reason = error.strerror or str(error)
     hint = "free space on that file system" if error.errno == errno.ENOSPC else "check the directory and its rights"
     return EnvironmentProblem(f"events spool {directory}: {action}: {reason}", hint=f"{hint} (AIRGAPCTL_EVENTS_SPOOL)")
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Spool:
@@ -154,7 +147,7 @@ class Spool:
         size = status.st_size
         if size == 0:
             self._write_sent(status.st_ino, 0)
-            _fsync_directory(self.directory)
+            fsync_directory(self.directory)
         elif os.pread(fd, 1, size - 1) != b"\n":
             # The last append was cut (a power loss): end that line, so this one stays whole.
             line = b"\n" + line
@@ -304,6 +297,6 @@ class Delivery:
             try:
                 self.spool.sent_file.unlink(missing_ok=True)
                 self.spool.file.unlink()
-                _fsync_directory(self.spool.directory)
+                fsync_directory(self.spool.directory)
             except OSError as error:
                 raise _problem(self.spool.directory, "cannot remove the delivered spool", error) from None

@@ -37,6 +37,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airgapctl.durable import fsync_directory
 from airgapctl.logstore.layout import COMPRESSING_SUFFIX, TEMPORARY_SUFFIX, DayFile, Note, Scan
 
 # Seconds without a write before a day counts as closed by the collector.
@@ -176,7 +177,7 @@ class _Run:
             return
         try:
             os.rename(item.path, renamed)
-            _fsync_directory(renamed.parent)
+            fsync_directory(renamed.parent)
         except OSError as error:
             result.failed.append(Note(item.name, _reason(error)))
             return
@@ -209,7 +210,7 @@ class _Run:
                 # Stopped while giving it back: the .log is the same file.
                 if not self.dry_run:
                     os.unlink(item.path)
-                    _fsync_directory(log.parent)
+                    fsync_directory(log.parent)
                 result.temporaries.append(item.name)
                 return None
             busy = self._busy(info, self.open_files(), "finished")
@@ -244,7 +245,7 @@ class _Run:
         if not self.dry_run:
             _check_unchanged(renamed, before)
             os.unlink(renamed)
-            _fsync_directory(renamed.parent)
+            fsync_directory(renamed.parent)
         packed = archive.stat().st_size
         return Compressed(item.name, _below(self.root, archive), before.st_size, packed, already=True)
 
@@ -267,7 +268,7 @@ def _give_back(renamed: Path, log: Path) -> bool:
         os.rename(renamed, log)
     else:
         os.unlink(renamed)
-    _fsync_directory(log.parent)
+    fsync_directory(log.parent)
     return True
 
 
@@ -289,9 +290,9 @@ def _compress(renamed: Path, item: DayFile, before: os.stat_result) -> Compresse
         target = _place(temporary, item)
     finally:
         temporary.unlink(missing_ok=True)
-    _fsync_directory(directory)
+    fsync_directory(directory)
     os.unlink(renamed)
-    _fsync_directory(directory)
+    fsync_directory(directory)
     return Compressed(item.name, f"{item.stream}/{target.name}", before.st_size, size)
 
 
@@ -380,14 +381,6 @@ def _place(temporary: Path, item: DayFile) -> Path:
             os.rename(temporary, target)
         return target
     raise AssertionError("unreachable: the names never end")
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _below(root: Path, path: Path) -> str:

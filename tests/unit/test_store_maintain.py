@@ -224,7 +224,7 @@ def _lines_of_day(directory: Path, day: str) -> list[bytes]:
 def _after_step(monkeypatch, step: int, then) -> None:
     """Call ``then`` right after the ``step``-th directory fsync of the run (each follows a rename,
     link or unlink); the fsync itself is done."""
-    real = compress._fsync_directory
+    real = compress.fsync_directory
     calls = []
 
     def counted(directory):
@@ -233,7 +233,7 @@ def _after_step(monkeypatch, step: int, then) -> None:
         if len(calls) == step:
             then()
 
-    monkeypatch.setattr(compress, "_fsync_directory", counted)
+    monkeypatch.setattr(compress, "fsync_directory", counted)
 
 
 @pytest.mark.parametrize("step", [1, 2, 3])
