@@ -10,8 +10,17 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
-PARTS = runpy.run_path(str(HERE / "airgapctl" / "bundle_build" / "toolkit_parts.py"))["TOOLKIT_PARTS"]
-NOT_CARRIED = shutil.ignore_patterns("__pycache__", "*.pyc")
+TOOLKIT = runpy.run_path(str(HERE / "airgapctl" / "bundle_build" / "toolkit_parts.py"))
+PARTS, CARRIED = TOOLKIT["TOOLKIT_PARTS"], TOOLKIT["carried"]
+CACHES = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+def not_carried(directory: str, names: list[str]) -> set[str]:
+    """Caches, and files holding sealed credentials (toolkit_parts.carried)."""
+    skipped = set(CACHES(directory, names))
+    return skipped | {
+        n for n in names if n not in skipped and Path(directory, n).is_file() and not CARRIED(Path(directory, n))
+    }
 
 
 class BuildPyWithToolkit(build_py):
@@ -25,7 +34,7 @@ class BuildPyWithToolkit(build_py):
         for part in PARTS:
             source = HERE / part
             if source.is_dir():
-                shutil.copytree(source, target / part, ignore=NOT_CARRIED)
+                shutil.copytree(source, target / part, ignore=not_carried)
             else:
                 shutil.copy2(source, target / part)
 

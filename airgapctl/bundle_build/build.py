@@ -17,6 +17,7 @@ from airgapctl.bundle_build import apt_fetch, collections, wheels
 from airgapctl.bundle_build.bundle_file import BundleFile, sha256_file
 from airgapctl.bundle_build.inputs import TOOLKIT_PARTS, ResolvedInputs, toolkit_part
 from airgapctl.bundle_build.sbom import Component, deb_purl, wheel_component
+from airgapctl.bundle_build.toolkit_parts import carried
 from airgapctl.progress import Reporter
 
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".molecule", ".cache"}
@@ -131,11 +132,19 @@ def stage_files(spec: BundleFile, staged: StagedBundle) -> None:
             _copy_file(item.source, f"files/{item.dest}", staged, "file")
 
 
-def stage_toolkit(staged: StagedBundle, toolkit: Path) -> None:
-    """The roles, playbooks and inventories travel with the media: the high side needs nothing else."""
+def toolkit_files(toolkit: Path) -> list[tuple[Path, str]]:
+    """(file, bundle path) of every toolkit file that travels: sealed credentials stay behind."""
+    files = []
     for part in TOOLKIT_PARTS:
         source = toolkit_part(toolkit, part)
         if source.is_dir():
-            _copy_tree(source, f"toolkit/{part}", staged, "toolkit")
+            files += [(path, f"toolkit/{part}/{path.relative_to(source).as_posix()}") for path in tree_files(source)]
         else:
-            _copy_file(source, f"toolkit/{part}", staged, "toolkit")
+            files.append((source, f"toolkit/{part}"))
+    return [(path, relative) for path, relative in files if carried(path)]
+
+
+def stage_toolkit(staged: StagedBundle, toolkit: Path) -> None:
+    """The roles, playbooks and inventories travel with the media: the high side needs nothing else."""
+    for path, relative in toolkit_files(toolkit):
+        _copy_file(path, relative, staged, "toolkit")

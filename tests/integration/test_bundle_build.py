@@ -19,6 +19,7 @@ import yaml
 from airgapctl.bundle_build.build import tree_files
 from airgapctl.bundle_build.bundle_file import sha256_file
 from airgapctl.bundle_build.inputs import TOOLKIT_PARTS
+from airgapctl.bundle_build.toolkit_parts import carried
 from airgapctl.errors import ExitCode
 from tests.integration.conftest import REPO, run_outside
 
@@ -82,13 +83,15 @@ def test_the_bundle_built_from_the_wheel_verifies_with_its_toolkit_and_wheels(te
     toolkit = {f["path"]: f["sha256"] for f in manifest["files"] if f["kind"] == "toolkit"}
     packaged = "airgapctl/bundle_build/toolkit/"
     with zipfile.ZipFile(test_bundle.wheel) as wheel:
-        carried = {"toolkit/" + n[len(packaged) :]: hashlib.sha256(wheel.read(n)).hexdigest()
+        in_wheel = {"toolkit/" + n[len(packaged) :]: hashlib.sha256(wheel.read(n)).hexdigest()
                    for n in wheel.namelist() if n.startswith(packaged)}  # fmt: skip
-    assert toolkit == carried  # the toolkit the installed wheel carries, file for file
+    assert toolkit == in_wheel  # the toolkit the installed wheel carries, file for file
     roots = [test_bundle.source / part for part in TOOLKIT_PARTS]
     checkout = [p for root in roots for p in (tree_files(root) if root.is_dir() else [root])]
-    source = {f"toolkit/{p.relative_to(test_bundle.source).as_posix()}": sha256_file(p) for p in checkout}
+    source = {f"toolkit/{p.relative_to(test_bundle.source).as_posix()}": sha256_file(p) for p in checkout if carried(p)}
     assert toolkit == source  # ... which is the checkout's, as the wheel was built from it
+    sealed = "toolkit/inventory/example-site/group_vars/gateways/vault.yml"
+    assert sealed not in toolkit and (test_bundle.source / sealed.removeprefix("toolkit/")).is_file()
     wheels = {Path(f["path"]).name: f["sha256"] for f in manifest["files"] if f["kind"] == "wheel"}
     assert wheels[test_bundle.wheel.name] == sha256_file(test_bundle.wheel)
     names = {name.split("-")[0].lower() for name in wheels}

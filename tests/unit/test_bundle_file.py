@@ -212,3 +212,19 @@ def test_a_toolkit_under_a_cache_folder_is_carried_but_not_the_caches_inside_it(
         (toolkit / name).parent.mkdir(parents=True, exist_ok=True)
         (toolkit / name).write_text("x\n")
     assert [p.relative_to(toolkit).as_posix() for p in tree_files(toolkit)] == ["roles/r/tasks/main.yml"]
+
+
+def test_sealed_credentials_never_travel_with_the_toolkit(tmp_path):
+    from airgapctl.bundle_build.build import toolkit_files
+
+    for part in inputs.TOOLKIT_PARTS:
+        (tmp_path / part).mkdir() if "." not in part else (tmp_path / part).write_text("x\n")
+    vars_dir = tmp_path / "inventory" / "site" / "group_vars" / "gateways"
+    vars_dir.mkdir(parents=True)
+    (vars_dir / "main.yml").write_text("gateway_proxy_listen: '8443'\n")
+    (vars_dir / "vault.yml").write_text(
+        "secrets_credentials:\n  t:\n    value: !vault |\n      $ANSIBLE_VAULT;1.2;AES256;x\n"
+    )
+    carried = {relative for _, relative in toolkit_files(tmp_path)}
+    assert "toolkit/inventory/site/group_vars/gateways/main.yml" in carried
+    assert not any(relative.endswith("vault.yml") for relative in carried)
