@@ -23,6 +23,8 @@ from airgapctl.gateway.credentials import include_file_name
 from airgapctl.gateway.model import build_gateway_model
 from airgapctl.gateway.nginx import install, nginx_test, reject
 from airgapctl.gateway.policy import PolicySource, load_policy
+from airgapctl.gateway.recorded_options import MARK as OPTIONS_MARK
+from airgapctl.gateway.recorded_options import record as record_options
 from airgapctl.gateway.upstreams import safe_path
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -225,6 +227,7 @@ def template_variables(policy: dict[str, Any], options: RenderOptions) -> dict[s
         "gateway_proxy_worker_processes": options.worker_processes,
         "gateway_proxy_user": options.user or "",
         "gateway_proxy_upstream_ca_bundle": options.upstream_ca_bundle,
+        "gateway_proxy_render_options": OPTIONS_MARK + record_options(options),
     }
 
 
