@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo (make demo): cut a signed offline bundle, start a network-less lab appliance,
-# provision it from the bundle alone, show the result, and audit a week of gateway logs there.
-# Safe to rerun: an unchanged bundle is reused, and a second provisioning changes nothing.
+# provision it as a gateway from the bundle alone with airgapctl provision, send client traffic
+# through it (a scanner, a client outside its role and a revoked certificate among them), and
+# audit the stored log. Safe to rerun: an unchanged bundle and site are reused, and a second
+# provisioning changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -33,45 +35,64 @@ fi
 airgapctl bundle verify "$demo/bundle" --pubkey "$demo/keys/bundle.pub" --check-only
 echo
 
-echo "== 3. provision from the bundle: ansible-playbook -i inventory/lab playbooks/site.yml"
-# Only what changed (or failed) is shown: a second run prints no task at all.
-if ! ANSIBLE_DISPLAY_OK_HOSTS=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false \
-     ansible-playbook -i inventory/lab/hosts.yml playbooks/site.yml; then
-  echo "demo: provisioning failed (output above)" >&2
+echo "== 3. the lab site's offline side: policy, CA and certificates, the sealed upstream credential"
+scripts/demo_site.sh
+echo
+
+echo "== 4. the lab's petstore API on the appliance (the upstream the gateway protects, loopback only)"
+# Not part of the product: a site's gateways protect its own APIs.
+docker exec airgap-lab-appliance mkdir -p /opt/airgap-lab
+for file in petstore_upstream.py traffic.py airgap-lab-petstore.service; do
+  docker cp -q "examples/lab/appliance/$file" "airgap-lab-appliance:/opt/airgap-lab/$file"
+done
+docker exec airgap-lab-appliance sh -euc '
+  chmod 0644 /opt/airgap-lab/*
+  ln -sf /opt/airgap-lab/airgap-lab-petstore.service /etc/systemd/system/airgap-lab-petstore.service
+  systemctl daemon-reload && systemctl enable -q airgap-lab-petstore.service && systemctl restart airgap-lab-petstore.service'
+echo
+
+echo "== 5. provision from the bundle: airgapctl provision -i inventory/lab"
+# Preflight first (bundle, inventory, policy, vault, certificates, reach), then the site playbook.
+if ! airgapctl provision -i inventory/lab --vault-password-file .cache/demo/vault-pass; then
+  echo "demo: provisioning failed (output above; its record is under /var/lib/airgap/runs)" >&2
   exit 1
 fi
 echo
 
-echo "== 4. the appliance"
+echo "== 6. the appliance"
 airgapctl lab status
-docker exec airgap-lab-appliance sh -c 'apt-get install -y -q nginx >/dev/null 2>&1; nginx -v'
-docker exec airgap-lab-appliance cat /etc/apt/sources.list.d/airgap-bundle.list | grep '^deb'
+docker exec airgap-lab-appliance sh -c 'nginx -v 2>&1; systemctl is-active nginx airgap-rsyslog airgap-events-receiver | paste -sd" "'
 docker exec airgap-lab-appliance tail -n 1 /var/lib/airgap/ledger.jsonl
 echo
 
-echo "== 5. audit on the appliance, with the airgapctl the bundle installed in /opt/airgap"
-# This version does not deploy the gateway yet, so a week of its access log is simulated on the
-# appliance (5 quiet days to learn the baseline from, 2 with injected incidents); the report is
-# what the timer writes each morning.
-airgapctl specs compile --access examples/lab/access.yml --out "$demo/policy.json"
-docker cp "$demo/policy.json" airgap-lab-appliance:/etc/airgap/policy.json
+seconds=${DEMO_TRAFFIC_SECONDS:-100}
+echo "== 7. ${seconds} s of client traffic through the gateway, inside the appliance"
+docker exec airgap-lab-appliance sh -c 'rm -rf /root/airgap-demo-clients && mkdir -m 0700 /root/airgap-demo-clients'
+docker cp -q .cache/demo/site/clients/. airgap-lab-appliance:/root/airgap-demo-clients/
+docker exec airgap-lab-appliance python3 /opt/airgap-lab/traffic.py --certs /root/airgap-demo-clients --seconds "$seconds"
+echo
+
+echo "== 8. the scheduled audit, run now: the stored gateway log since its last run"
 docker exec airgap-lab-appliance sh -euc '
-  chown root:airgap /etc/airgap/policy.json && chmod 0640 /etc/airgap/policy.json
-  rm -rf /var/tmp/airgap-demo && mkdir /var/tmp/airgap-demo && chmod 0755 /var/tmp/airgap-demo
-  /opt/airgap/bin/airgapctl audit simulate --policy /etc/airgap/policy.json --out /var/tmp/airgap-demo \
-    --days 7 --train-days 5 --requests-per-day 20000 >/dev/null
-  chmod -R a+rX /var/tmp/airgap-demo
-  # A fresh start: a demo run learns the simulated week anew and reads it whole.
-  rm -f /var/lib/airgap/audit/baseline.json /var/lib/airgap/audit/reading.json
-  set -- /var/tmp/airgap-demo/access-*.log
-  runuser -u airgap-audit -- /opt/airgap/bin/airgapctl audit run --quiet --policy /etc/airgap/policy.json \
-    --train "$1" --train "$2" --train "$3" --train "$4" --train "$5" --logs "$6" "$7" \
-    --state /var/lib/airgap/audit --report-dir /var/lib/airgap/reports --format json,html,md --fail-on none
+  # The access log reaches the store within a second or two (NGINX flushes every second).
+  before=-1
+  while now=$(cat /var/log/airgap/store/gateway/*.log 2>/dev/null | wc -l) && [ "$now" != "$before" ]; do
+    before=$now; sleep 2
+  done
+  systemctl start airgap-audit.service
   systemctl list-timers --no-pager airgap-audit.timer | head -n 2'
 rm -rf "$demo/report" && mkdir -p "$demo/report"
 for ext in html md json; do
-  docker cp -L "airgap-lab-appliance:/var/lib/airgap/reports/latest.$ext" "$demo/report/latest.$ext"
+  docker cp -q -L "airgap-lab-appliance:/var/lib/airgap/reports/latest.$ext" "$demo/report/latest.$ext"
 done
+python3 - "$demo/report/latest.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+findings = report.get("findings", [])
+print(f"{report['inputs']['lines_used']} log lines audited, {len(findings)} findings:")
+for finding in findings:
+    print(f"  {finding['severity']:<8} {finding['detector']:<16} {finding['message']}")
+PY
 echo "report: $demo/report/latest.html (one self-contained file), latest.md, latest.json"
 echo
-echo "demo: done. airgapctl lab shell opens a shell in it; airgapctl lab down removes it."
+echo "demo: done in ${SECONDS} s. airgapctl lab shell opens a shell in it; airgapctl lab down removes it."

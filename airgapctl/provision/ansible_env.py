@@ -44,7 +44,9 @@ class Vault:
                     f"vault id {vault_id.rpartition('@')[0] or 'default'}: a prompt cannot be answered during a run",
                     hint="give a password file: --vault-id LABEL@FILE or --vault-password-file FILE",
                 )
-        return cls(password_file, tuple(ids))
+        # ansible-playbook runs in the run's own directory: a relative path would name nothing there.
+        password_file = password_file.absolute() if password_file is not None else None
+        return cls(password_file, tuple(_absolute_id(vault_id) for vault_id in ids))
 
     def envvars(self) -> dict[str, str]:
         values = {}
@@ -53,6 +55,11 @@ class Vault:
         if self.ids:
             values[IDENTITY_LIST_VAR] = ",".join(self.ids)
         return values
+
+
+def _absolute_id(vault_id: str) -> str:
+    label, at, source = vault_id.rpartition("@")
+    return f"{label}{at}{Path(source).absolute()}" if source else vault_id
 
 
 def ansible_envvars(vault: Vault, toolkit: Path | None = None) -> dict[str, str]:

@@ -17,10 +17,8 @@ from typing import Any
 from airgapctl.provision.problems import Problem, first_line, one_line, shown
 
 GATEWAYS = "gateways"
-# inventory/lab and the playbooks name the gateway group `appliances`; it is taken as an alias of gateways.
-LEGACY_GATEWAYS = "appliances"
 BASTIONS = "bastions"
-KNOWN_GROUPS = {"all", "ungrouped", GATEWAYS, LEGACY_GATEWAYS, BASTIONS}
+KNOWN_GROUPS = {"all", "ungrouped", GATEWAYS, BASTIONS}
 VAULT_MARKERS = (b"!vault", b"$ANSIBLE_VAULT;")
 VAULT_FIX = "give --vault-password-file or --vault-id LABEL@FILE, or set ANSIBLE_VAULT_PASSWORD_FILE"
 WRONG_PASSWORD = "the vault password is missing or wrong"  # noqa: S105 - a message
@@ -311,12 +309,12 @@ def load_inventory(
     if failures:
         return [], problems
     problems += _layout_problems(manager, inventory)
-    gateways = _group_hosts(manager, GATEWAYS) | _group_hosts(manager, LEGACY_GATEWAYS)
+    gateways = _group_hosts(manager, GATEWAYS)
     bastions = _group_hosts(manager, BASTIONS)
     if not gateways:
         problems.append(
             Problem(
-                f"no host in group {GATEWAYS} (or its legacy name {LEGACY_GATEWAYS})",
+                f"no host in group {GATEWAYS}",
                 shown(inventory),
                 f"put the gateway appliances in group {GATEWAYS}",
             )

@@ -12,13 +12,14 @@ from typing import Any
 
 import yaml
 
-from airgapctl.provision.inventory import GATEWAYS, HostVars, Unrendered
+from airgapctl.provision.inventory import BASTIONS, GATEWAYS, HostVars, Unrendered
 from airgapctl.provision.problems import Problem, one_line
 
-# The roles a gateway's plays run, in playbooks/site.yml's order; bastions run none of them.
+# The roles each group's plays run, in playbooks/site.yml's order.
 GATEWAY_ROLES = (
     "appliance_base", "airgap_repo", "airgapctl_install", "secrets", "gateway_proxy", "logging", "audit_schedule",
 )  # fmt: skip
+GROUP_ROLES = {GATEWAYS: GATEWAY_ROLES, BASTIONS: ("appliance_base", "airgap_repo")}
 # What ArgumentSpecValidator reads of an option; the rest of argument_specs.yml is documentation.
 _SPEC_KEYS = ("type", "elements", "choices", "options", "required", "aliases", "no_log")
 
@@ -57,14 +58,12 @@ def checkable(host: HostVars, name: str) -> tuple[bool, Any]:
 def check_roles(host: HostVars, roles_dir: Path, inventory: Path) -> list[Problem]:
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-    if host.group != GATEWAYS:
-        return []
     problems = []
-    known: dict[str, str] = {}
-    for role in GATEWAY_ROLES:
+    # Every role's options are known names on any host: group_vars/all may set a gateway's.
+    known = {name for role in GATEWAY_ROLES for name in role_options(roles_dir, role)}
+    for role in GROUP_ROLES.get(host.group, ()):
         options = role_options(roles_dir, role)
         for name, option in options.items():
-            known[name] = role
             if not host.has(name):
                 if option.get("required"):
                     problems.append(

@@ -29,11 +29,11 @@ def instance(lab_image):
 
 @pytest.fixture(scope="module")
 def inventory(instance, tmp_path_factory):
-    """The lab inventory's group_vars with a host for this test's instance."""
+    """The lab inventory's group_vars with a gateway host for this test's instance."""
     path = tmp_path_factory.mktemp("inventory") / "hosts.yml"
     shutil.copytree(Path(__file__).parents[2] / "inventory/lab/group_vars", path.parent / "group_vars")
     path.write_text(
-        "all:\n  children:\n    appliances:\n      hosts:\n"
+        "all:\n  children:\n    gateways:\n      hosts:\n"
         f"        {NAME}:\n          ansible_connection: community.docker.docker\n"
         f"          ansible_host: airgap-lab-{NAME}\n"
     )
@@ -66,9 +66,10 @@ def test_status_lists_the_instance(instance, cli):
     assert re.search(rf"^{NAME}\s+airgap-lab-{NAME}\s+running\s+running\s+none\s+lo$", text.stdout, re.MULTILINE)
 
 
-def test_site_playbook_converges_then_changes_nothing(inventory, repo, test_bundle):
+def test_base_playbooks_converge_then_change_nothing(inventory, repo, test_bundle):
+    """Every appliance's plays (base and bundle); the gateway's own are the site scenario's and the demo's."""
     env = {"AIRGAPCTL_BUNDLE": str(test_bundle.path), "AIRGAPCTL_BUNDLE_PUBKEY": str(test_bundle.public_key)}
-    argv = ["ansible-playbook", "-i", str(inventory), "playbooks/site.yml"]
+    argv = ["ansible-playbook", "-i", str(inventory), "playbooks/appliance_base.yml", "playbooks/airgap_repo.yml"]
     first = run_tool(argv, cwd=repo, extra_env=env)
     assert first.returncode == 0, first.stdout[-3000:]
     assert _recap(first.stdout)["failed"] == 0

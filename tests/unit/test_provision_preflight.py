@@ -82,11 +82,14 @@ def make_site(tmp_path: Path, artifacts: dict[str, Path], hosts: dict | None = N
         variables.setdefault("ansible_python_interpreter", "{{ ansible_playbook_python }}")
     _write(site / "hosts.yml", {"all": {"children": {group: {"hosts": hosts}, "bastions": {"hosts": {}}}}})
     tls = artifacts["tls"]
+    # Bastions take the bundle too: its source is site-wide.
+    _write(
+        site / "group_vars" / "all" / "main.yml",
+        {"airgap_repo_bundle_src": str(artifacts["bundle"]), "airgap_repo_pubkey_src": str(artifacts["pubkey"])},
+    )
     _write(
         site / "group_vars" / group / "main.yml",
         {
-            "airgap_repo_bundle_src": str(artifacts["bundle"]),
-            "airgap_repo_pubkey_src": str(artifacts["pubkey"]),
             "gateway_proxy_server_cert_src": str(tls / "gateway.crt"),
             "gateway_proxy_server_key_src": str(tls / "gateway.key"),
             "gateway_proxy_client_ca_src": str(tls / "ca.crt"),
@@ -144,8 +147,9 @@ def test_good_site_has_no_problems(tmp_path, artifacts):
     assert _lines(run(make_site(tmp_path, artifacts), artifacts)) == []
 
 
-def test_legacy_appliances_group_is_taken_as_gateways(tmp_path, artifacts):
-    assert _lines(run(make_site(tmp_path, artifacts, group="appliances"), artifacts)) == []
+def test_a_gateway_group_of_another_name_is_refused(tmp_path, artifacts):
+    lines = _lines(run(make_site(tmp_path, artifacts, group="appliances"), artifacts))
+    assert any("no host in group gateways" in line for line in lines), lines
 
 
 def test_problem_line_format():
@@ -297,7 +301,7 @@ def test_unrenderable_values_are_left_unchecked_and_never_run(tmp_path, artifact
 
 def test_bundle_signed_by_another_key(tmp_path, artifacts):
     site = make_site(tmp_path, artifacts)
-    group_vars = _set(site, "group_vars/gateways/main.yml", airgap_repo_pubkey_src=str(artifacts["other_pubkey"]))
+    group_vars = _set(site, "group_vars/all/main.yml", airgap_repo_pubkey_src=str(artifacts["other_pubkey"]))
     problem = only(run(site, artifacts))
     assert problem.where == f"{shown(group_vars)}: airgap_repo_bundle_src"
     assert "BUNDLE_SIGNATURE" in problem.what and "exit 10" in problem.what
