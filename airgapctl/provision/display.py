@@ -13,11 +13,13 @@ from airgapctl.provision import safe_event
 from airgapctl.provision.tally import HostProgress
 
 PREFIX = "provision: "
+DRIFT_PREFIX = "drift: "
 
 
 class Display:
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, prefix: str = PREFIX) -> None:
         self.stream = stream
+        self.prefix = prefix
         self.interactive = _is_terminal(stream)
         self.shown = 0  # the length of the transient line on the terminal, 0: none
         self.stopped = False  # Ansible says so twice when a batch fails
@@ -47,7 +49,7 @@ class Display:
             self.line(f"  {record['host']}: {shown} ({counts})", transient=outcome in ("ok", "skipped"))
 
     def line(self, text: str, transient: bool = False) -> None:
-        text = PREFIX + text
+        text = self.prefix + text
         if not self.interactive:
             self.stream.write(text + "\n")
         else:

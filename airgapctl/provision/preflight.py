@@ -39,7 +39,7 @@ from airgapctl.provision.problems import Problem, shown
 from airgapctl.provision.reach import check_reach
 from airgapctl.provision.variables import check_roles, check_site, required_options
 
-__all__ = ["Problem", "check"]
+__all__ = ["Problem", "check", "check_inventory"]
 
 TLS_VARIABLES = (
     "gateway_proxy_server_cert_src",
@@ -67,29 +67,11 @@ def check(
     environ: Mapping[str, str] | None = None,
 ) -> list[Problem]:
     """Every problem found with ``inventory`` (a file or directory), in the order of the checks."""
-    from ansible.parsing.dataloader import DataLoader
-
     inventory = Path(inventory)
     environ = os.environ if environ is None else environ
     now = now or dt.datetime.now(dt.UTC)
     roles_dir = roles_dir or _roles_dir()
-    problems: list[Problem] = []
-
-    vaulted = vaulted_files(inventory) if inventory.exists() else []
-    sources = vault_sources(vault_password_file, vault_ids, environ)
-    vault_missing = bool(vaulted) and not sources
-    if vault_missing:
-        problems.append(
-            Problem(
-                f"the inventory holds vaulted values ({len(vaulted)} file{'s' if len(vaulted) > 1 else ''}) "
-                "and no vault password was given",
-                shown(vaulted[0]),
-                VAULT_FIX,
-            )
-        )
-    loader = DataLoader()
-    secrets, secret_problems = load_secrets(loader, sources)
-    problems += secret_problems
+    loader, secrets, vault_missing, problems = _vault(inventory, vault_password_file, vault_ids, environ)
 
     with ansible_context(secrets):
         hosts, inventory_problems = load_inventory(inventory, loader, secrets, limit, vault_missing)
@@ -107,6 +89,56 @@ def check(
     if reach and hosts:
         problems += check_reach(inventory, [h.name for h in hosts], _vault_args(vault_password_file, vault_ids))
     return _unique(problems)
+
+
+def check_inventory(
+    inventory: Path,
+    *,
+    limit: str | None = None,
+    vault_password_file: Path | None = None,
+    vault_ids: list[str] | tuple[str, ...] = (),
+    environ: Mapping[str, str] | None = None,
+) -> list[Problem]:
+    """The inventory's problems alone: it parses, its groups, the vault password opens it, ``limit``
+    matches a host. What a run that changes nothing (airgapctl drift) needs before it starts: the
+    other checks judge what a run would deploy, which is what such a run is there to show."""
+    inventory = Path(inventory)
+    environ = os.environ if environ is None else environ
+    loader, secrets, vault_missing, problems = _vault(inventory, vault_password_file, vault_ids, environ)
+    with ansible_context(secrets):
+        hosts, inventory_problems = load_inventory(inventory, loader, secrets, limit, vault_missing)
+        problems += inventory_problems
+        if secrets:
+            problems += undecryptable(hosts, secrets, inventory)
+    return _unique(problems)
+
+
+def _vault(
+    inventory: Path,
+    vault_password_file: Path | None,
+    vault_ids: list[str] | tuple[str, ...],
+    environ: Mapping[str, str],
+) -> tuple[object, list, bool, list[Problem]]:
+    """Ansible's loader with the vault secrets given: (loader, secrets, no password for a vaulted
+    inventory, the problems found)."""
+    from ansible.parsing.dataloader import DataLoader
+
+    problems: list[Problem] = []
+    vaulted = vaulted_files(inventory) if inventory.exists() else []
+    sources = vault_sources(vault_password_file, vault_ids, environ)
+    vault_missing = bool(vaulted) and not sources
+    if vault_missing:
+        problems.append(
+            Problem(
+                f"the inventory holds vaulted values ({len(vaulted)} file{'s' if len(vaulted) > 1 else ''}) "
+                "and no vault password was given",
+                shown(vaulted[0]),
+                VAULT_FIX,
+            )
+        )
+    loader = DataLoader()
+    secrets, secret_problems = load_secrets(loader, sources)
+    return loader, secrets, vault_missing, problems + secret_problems
 
 
 def _path(host: HostVars, name: str) -> Path | None:

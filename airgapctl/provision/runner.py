@@ -3,9 +3,11 @@ shown as progress, written to the run's record, and summed up per host."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,12 +15,16 @@ from typing import Any, TextIO
 from airgapctl.errors import EnvironmentProblem
 from airgapctl.provision import safe_event
 from airgapctl.provision.ansible_env import Vault, ansible_envvars
-from airgapctl.provision.display import Display
-from airgapctl.provision.record import start_run, utc_now
+from airgapctl.provision.display import DRIFT_PREFIX, PREFIX, Display
+from airgapctl.provision.record import RunRecord, start_run, utc_now
 from airgapctl.provision.tally import Tally
 
 OUTCOME_OK, OUTCOME_FAILED, OUTCOME_ERROR = "ok", "failed", "error"
 ERRORS_KEPT = 10
+# The callback that records what ansible-runner's events leave out of a check-mode run (drift).
+CHECK_FACTS_CALLBACK = "airgap_check_facts"
+CHECK_FACTS_FILE = "check_facts.jsonl"
+CALLBACK_PLUGINS = Path(__file__).parent / "callback_plugins"
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,9 @@ class Request:
     check: bool = False
     diff: bool = False
     serial: int | None = None
+    # airgapctl drift: check and diff mode, each result's redacted diff and check-mode facts kept
+    # (safe_event.drift_fields, safe_event.CHECK_FACTS).
+    drift: bool = False
 
 
 @dataclass
@@ -48,6 +57,7 @@ class Summary:
     diff: bool
     serial: int | None
     started: str
+    drift: bool = False
     ended: str = ""
     hosts: dict[str, dict[str, int]] = field(default_factory=dict)
     outcome: str = OUTCOME_ERROR
@@ -66,27 +76,37 @@ class Summary:
         return totals
 
 
-def run(request: Request, stream: TextIO | None = None) -> Summary:
-    """Run the playbook and record it; progress on ``stream`` (stderr)."""
+def run(
+    request: Request, stream: TextIO | None = None, observe: Callable[[dict[str, Any]], None] | None = None
+) -> Summary:
+    """Run the playbook and record it; progress on ``stream`` (stderr). ``observe`` gets each safe
+    record as it is written (the check facts of a drift run after the playbook ended)."""
     import ansible_runner
 
     envvars = {**ansible_envvars(request.vault), "PATH": _path_with_ansible(), "ANSIBLE_NOCOLOR": "1"}
     record = start_run(request.runs_dir)
+    if request.drift:
+        envvars.update(_check_facts_envvars(record.runner_dir / CHECK_FACTS_FILE))
     summary = Summary(
         run_id=record.run_id, directory=str(record.directory), inventory=str(request.inventory),
         playbook=str(request.playbook), limit=request.limit, tags=list(request.tags), check=request.check,
-        diff=request.diff, serial=request.serial, started=utc_now(),
+        diff=request.diff, serial=request.serial, started=utc_now(), drift=request.drift,
     )  # fmt: skip
-    display, tally = Display(stream or sys.stderr), Tally()
+    display, tally = Display(stream or sys.stderr, DRIFT_PREFIX if request.drift else PREFIX), Tally()
+
+    def keep(reduced: dict[str, Any]) -> None:
+        record.add_event(reduced)
+        if observe is not None:
+            observe(reduced)
 
     def on_event(event: dict[str, Any]) -> bool:
         error = safe_event.ansible_error(event)
         if error is not None and len(summary.ansible_errors) < ERRORS_KEPT:
             summary.ansible_errors.append(error)
             display.line(f"ansible: {error}")
-        reduced = safe_event.reduce(event)
+        reduced = safe_event.reduce(event, drift=request.drift)
         if reduced is not None:
-            record.add_event(reduced)
+            keep(reduced)
             display.show(reduced, tally.add(reduced))
         return False  # ansible-runner keeps no job_events file of its own
 
@@ -114,10 +134,39 @@ def run(request: Request, stream: TextIO | None = None) -> Summary:
     finally:
         # Written however the run ended (an interrupt too), so the record says how far it got.
         display.close()
+        if request.drift:
+            _keep_check_facts(record, keep)
         record.close()
         _conclude(summary, tally, *status)
         record.write_summary(_plain(summary))
     return summary
+
+
+def _check_facts_envvars(path: Path) -> dict[str, str]:
+    """The check-facts callback enabled beside any the environment enables, writing to ``path``."""
+    plugins = [os.environ.get("ANSIBLE_CALLBACK_PLUGINS", ""), str(CALLBACK_PLUGINS)]
+    enabled = [os.environ.get("ANSIBLE_CALLBACKS_ENABLED", ""), CHECK_FACTS_CALLBACK]
+    return {
+        "ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join(p for p in plugins if p),
+        "ANSIBLE_CALLBACKS_ENABLED": ",".join(e for e in enabled if e),
+        "AIRGAPCTL_CHECK_FACTS": str(path),
+    }
+
+
+def _keep_check_facts(record: RunRecord, keep: Callable[[dict[str, Any]], None]) -> None:
+    """The callback's lines as safe records, before runner/ (which holds its file) is removed; none
+    when Ansible never loaded it (the drift report then goes by the events alone, and says so)."""
+    try:
+        lines = (record.runner_dir / CHECK_FACTS_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    for line in lines:
+        try:
+            reduced = safe_event.reduce_check_facts(json.loads(line))
+        except ValueError:  # a line cut short by an interrupt
+            continue
+        if reduced is not None:
+            keep(reduced)
 
 
 def _conclude(summary: Summary, tally: Tally, rc: int | None, status: str) -> None:
