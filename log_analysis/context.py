@@ -84,6 +84,8 @@ class AuditContext:
     shared: dict[str, Any] = field(default_factory=dict)  # results several detectors use, computed once
     state_dir: Path | None = None  # --state, for what a detector keeps between runs
     may_write_state: bool = False  # False with --no-learn and --full: the state is left as it was
+    drift_report: dict[str, Any] | None = None  # --drift: what airgapctl drift found (drift.schema.json)
+    drift_file: str | None = None
 
     def actor_subject(self, actor: str) -> Subject:
         return Subject(client=actor) if self.identity_key == CLIENT else Subject(remote_addr=actor)

@@ -43,6 +43,7 @@ class Subject:
     operation: str = ""
     remote_addr: str = ""
     file: str = ""  # a log file (input_quality)
+    host: str = ""  # an appliance of the inventory (config_drift, from a drift report)
 
     def as_dict(self) -> dict[str, str]:
         fields = (
@@ -50,6 +51,7 @@ class Subject:
             ("operation", self.operation),
             ("remote_addr", self.remote_addr),
             ("file", self.file),
+            ("host", self.host),
         )
         return {k: v for k, v in fields if v}
 

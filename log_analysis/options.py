@@ -86,6 +86,7 @@ def audit_options(
     log_format: str,
     params: list[str],
     full: bool = False,
+    drift: Path | None = None,
 ) -> AuditOptions:
     """``airgapctl audit run``'s options, as typed, into the pipeline's."""
     return AuditOptions(
@@ -104,4 +105,5 @@ def audit_options(
         log_format=log_format,
         parameters=parse_parameters(params),
         full=full,
+        drift=drift,
     )

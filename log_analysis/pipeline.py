@@ -66,6 +66,7 @@ class AuditOptions:
     engine: EngineOptions = field(default_factory=EngineOptions)
     max_line_bytes: int = 16384
     full: bool = False  # read every file from its start, and leave --state as it was
+    drift: Path | None = None  # a report of airgapctl drift --out, for config_drift
 
 
 @dataclass
@@ -107,6 +108,7 @@ def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
         read_audit_policy(options.policy, options.state_dir) if options.policy is not None else (None, None)
     )
     _check(options)
+    drift_report = _drift_report(options.drift)
     inputs = discover_inputs(options.logs, options.log_format)
     train_inputs = discover_inputs(options.train, options.log_format) if options.train else []
     read = ReadOptions(options.since, options.until, options.max_line_bytes)
@@ -122,6 +124,7 @@ def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
         judged, carried_since = with_carry(data, carry)
         ctx = _context(judged, policy, baseline, options, _gateway_config(options), files)
         ctx.state_dir, ctx.may_write_state = options.state_dir, keeps_state
+        ctx.drift_report, ctx.drift_file = drift_report, str(options.drift) if options.drift else None
         if baseline is not None and baseline.identity_key != ctx.identity_key:
             ctx.notes.append(
                 f"the baseline in --state was learned keyed on {baseline.identity_key}, these logs on "
@@ -338,6 +341,15 @@ def _check_parameters(parameters: dict[str, dict[str, float]]) -> None:
                 raise BadInputError(f"--param {name}.{key}: not a parameter of {name}", hint=f"its parameters: {known}")
 
 
+def _drift_report(path: Path | None) -> dict[str, Any] | None:
+    """--drift's report, read before the logs: a file that is not one is bad input at once."""
+    if path is None:
+        return None
+    from log_analysis.drift.drift_report import load_drift_report
+
+    return load_drift_report(path)
+
+
 def _gateway_config(options: AuditOptions) -> GatewayConfig | None:
     from log_analysis.context import GatewayConfig
 
@@ -385,7 +397,9 @@ def _detect(ctx: AuditContext, options: AuditOptions) -> tuple[list[Finding], li
     runs = []
     for detector in REGISTRY:
         skipped = None
-        if detector.needs_policy and ctx.policy is None:
+        if detector.id == "config_drift" and ctx.drift_report is not None:
+            pass  # the drift report is judged without a policy or the deployed configuration
+        elif detector.needs_policy and ctx.policy is None:
             skipped = "no policy"
         elif detector.needs_baseline and ctx.baseline is None:
             skipped = "no baseline yet (give --state, or learn first with --train)"

@@ -92,6 +92,13 @@ GATEWAY_CONFIG_OPT = typer.Option(
     help="Deployed gateway configuration directory for config_drift. [default: /etc/nginx/airgap when it exists]",
     show_default=False,
 )
+DRIFT_OPT = typer.Option(
+    None,
+    "--drift",
+    metavar="FILE",
+    help="A drift report (airgapctl drift --out FILE): config_drift reports each task that would change on a host.",
+    show_default=False,
+)
 LOG_FORMAT_OPT = typer.Option("auto", "--log-format", help="Log format: auto (sniffed per file), json or combined.")
 PARAM_OPT = typer.Option(
     None,
@@ -128,6 +135,7 @@ def run(
     no_learn: bool = NO_LEARN_OPT,
     train: list[Path] | None = TRAIN_OPT,
     gateway_config: Path | None = GATEWAY_CONFIG_OPT,
+    drift: Path | None = DRIFT_OPT,
     log_format: str = LOG_FORMAT_OPT,
     params: list[str] | None = PARAM_OPT,
     as_json: bool = JSON_OPT,
@@ -145,6 +153,7 @@ def run(
         logs=logs, more_logs=more_logs, policy=policy, state=state, full=full, report_dir=report_dir, keep=keep,
         since=since, until=until, formats=formats, fail_on=fail_on, no_learn=no_learn, train=train,
         gateway_config=gateway_config, log_format=log_format, params=params, as_json=as_json, quiet=quiet,
+        drift=drift,
     )  # fmt: skip
 
 

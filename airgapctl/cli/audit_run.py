@@ -33,6 +33,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--no-learn": ("no_learn", "flag"),
     "--train": ("train", "paths"),
     "--gateway-config": ("gateway_config", "path"),
+    "--drift": ("drift", "path"),
     "--log-format": ("log_format", "text"),
     "--param": ("params", "texts"),
     "--json": ("as_json", "flag"),
@@ -54,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "no_learn": False,
     "train": [],
     "gateway_config": None,
+    "drift": None,
     "log_format": "auto",
     "params": [],
     "as_json": False,
@@ -146,6 +148,7 @@ def run_command(
     params: list[str] | None,
     as_json: bool,
     quiet: bool,
+    drift: Path | None = None,
 ) -> None:
     """Audit access logs against the policy and the learned baseline; AuditFindingsError when a finding
     reaches --fail-on."""
@@ -158,7 +161,7 @@ def run_command(
     options = audit_options(
         logs=[*logs, *(more_logs or [])], policy=policy, state=state, report_dir=report_dir, keep=keep, since=since,
         until=until, formats=formats, fail_on=fail_on, learn=not no_learn, train=list(train or []),
-        gateway_config=gateway_config, log_format=log_format, params=list(params or []), full=full,
+        gateway_config=gateway_config, log_format=log_format, params=list(params or []), full=full, drift=drift,
     )  # fmt: skip
     progress = NO_PROGRESS if quiet or as_json else TerminalReporter(sys.stderr)
     result = run_audit(options, progress)

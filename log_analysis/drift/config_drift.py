@@ -7,6 +7,11 @@ deployed directory; plus any other *.conf file there (extra). Ignored: the leadi
 this audit cannot know (listen address, certificate and key paths, log, pid and temp paths,
 worker_processes, user, root, and absolute include paths such as credential files): those are
 compared by directive name only. Sunsets are decided as of today, as a render today would.
+
+With ``--drift FILE`` (a report of ``airgapctl drift --out``), also one finding per host and task
+the site playbook would change there (log_analysis.drift.drift_report): drift in what Ansible
+manages on each appliance, found by a check-mode run. That part needs no policy and no deployed
+configuration.
 """
 
 from __future__ import annotations
@@ -84,8 +89,14 @@ def _extra(deployed: Path, rendered: dict[str, str]) -> list[str]:
 
 
 def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
+    from log_analysis.drift.drift_report import drift_findings
+
+    return drift_findings(ctx) + _compare_rendered(ctx)
+
+
+def _compare_rendered(ctx: AuditContext) -> list[Finding]:
     config = ctx.gateway_config
-    if config is None:
+    if config is None or ctx.policy is None:  # only a drift report was given
         return []
     from log_analysis.drift.rendered import rendered_config
 
@@ -124,7 +135,8 @@ DETECTOR = Detector(
     id="config_drift",
     severity=Severity.HIGH,
     description="The deployed gateway configuration differs from what the current policy renders to.",
-    statistic="file-by-file comparison with the rendered templates, per-host values masked",
+    statistic="file-by-file comparison with the rendered templates, per-host values masked; with --drift, "
+    "each task a check-mode run of the site playbook would change",
     parameters=PARAMETERS,
     needs_baseline=False,
     detect=detect,

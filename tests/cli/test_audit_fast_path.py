@@ -68,6 +68,7 @@ def test_the_plain_reading_knows_every_option_of_audit_run_as_typer_declares_it(
         ["--logs", "a.log", "--fail-on", "none", "--no-learn", "--full", "--json", "--quiet", "--quiet"],
         ["--logs", "a.log", "--param", "rate_spike.z=8", "--param=probing.min_paths=3", "--log-format", "combined"],
         ["--logs", "a.log", "--gateway-config", "/etc/nginx/airgap", "--policy", "p1", "--policy", "p2"],
+        ["--logs", "a.log", "--drift", "drift.json", "--drift=other.json"],
         ["--logs", "a.log", "--", "--odd-name.log", "x.log"],
         ["a.log", "--logs", "b.log", "--keep=12"],
         ["--logs", "dir with spaces/", "--since", "2026-03-01"],
