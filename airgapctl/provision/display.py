@@ -47,6 +47,8 @@ class Display:
             counts = f"{host.done} done, {host.changed} changed, {host.failed} failed"
             shown = outcome.upper() if outcome in ("failed", "unreachable") else outcome
             self.line(f"  {record['host']}: {shown} ({counts})", transient=outcome in ("ok", "skipped"))
+            if record.get("message"):
+                self.line(f"    {record['message']}")
 
     def line(self, text: str, transient: bool = False) -> None:
         text = self.prefix + text

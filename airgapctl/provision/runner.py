@@ -66,6 +66,8 @@ class Summary:
     runner: dict[str, Any] = field(default_factory=dict)
     # Ansible's own error lines (safe_event.ansible_error): why a run stopped before any host failed.
     ansible_errors: list[str] = field(default_factory=list)
+    # The first failed tasks: host, task and what it said (never a no_log task's result).
+    failures: list[dict[str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Each counter summed over the hosts."""
@@ -106,6 +108,8 @@ def run(
             display.line(f"ansible: {error}")
         reduced = safe_event.reduce(event, drift=request.drift)
         if reduced is not None:
+            if "message" in reduced and len(summary.failures) < ERRORS_KEPT:
+                summary.failures.append({k: reduced[k] for k in ("host", "task", "message")})
             keep(reduced)
             display.show(reduced, tally.add(reduced))
         return False  # ansible-runner keeps no job_events file of its own

@@ -76,6 +76,8 @@ def reduce(event: dict[str, Any], drift: bool = False) -> dict[str, Any] | None:
             ignored=kind == "runner_on_failed" and bool(data.get("ignore_errors")),
             no_log=is_no_log(data),
         )
+        if kind in ("runner_on_failed", "runner_on_unreachable") and not record["ignored"] and not record["no_log"]:
+            record["message"] = failure_message(res)
         if drift:
             record.update(drift_fields(kind, data))
     elif kind == STATS:
@@ -96,6 +98,19 @@ def ansible_error(event: dict[str, Any]) -> str | None:
         return None
     line = _COLOUR.sub("", str(event.get("stdout") or "")).strip()
     return line[:ERROR_LINE_LIMIT] if _ERROR_LINE.match(line) else None
+
+
+def failure_message(res: Any) -> str:
+    """What a failed task said, on one line, as ansible-playbook shows it: its msg, and for a command
+    the last line it wrote to stderr. Never called for a no_log task (Ansible censors those anyway)."""
+    if not isinstance(res, dict):
+        return ""
+    message = str(res.get("msg") or "")
+    stderr = [line for line in str(res.get("stderr") or "").splitlines() if line.strip()]
+    if stderr and stderr[-1].strip() not in message:
+        message = f"{message}: {stderr[-1].strip()}" if message else stderr[-1].strip()
+    message = " ".join(_COLOUR.sub("", message).split())
+    return message[:ERROR_LINE_LIMIT]
 
 
 def stats_by_host(data: dict[str, Any]) -> dict[str, dict[str, int]]:

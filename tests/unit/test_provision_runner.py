@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import stat
 import sys
 import types
@@ -180,13 +181,40 @@ def test_a_failing_host_exits_provision_failed_and_is_named(cli, site, emitted):
     result = cli(*site.args())
     assert result.exit_code == ExitCode.PROVISION_FAILED == 4
     assert "provision:   h1: FAILED (5 done, 1 changed, 1 failed)" in result.stderr
-    assert "airgapctl: error: provision stopped: failed: h1" in result.stderr.splitlines()
+    assert "provision:     asked to" in result.stderr.splitlines()  # what the task said, under its line
+    assert "airgapctl: error: provision stopped: failed: h1; first: h1: Fail where asked: asked to" in (
+        result.stderr.splitlines()
+    )
+    assert site.summary()["failures"] == [{"host": "h1", "task": "Fail where asked", "message": "asked to"}]
     summary = site.summary()
     assert summary["outcome"] == "failed" and summary["failed_hosts"] == ["h1"]
     assert summary["runner"]["status"] == "failed"
     assert emitted[0][1]["outcome"] == "failed" and emitted[0][1]["failed"] == 1
     # max_fail_percentage 0: h1's failure ended the play for h2 too, and the second play never ran.
     assert not any(e.get("task") == "After" for e in site.events())
+
+
+def test_a_failing_no_log_task_says_nothing_of_its_result(cli, site):
+    site.playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: Fail with the secret\n"
+        "      ansible.builtin.command: sh -c 'cat {{ playbook_dir }}/secret.txt >&2; exit 3'\n"
+        "      no_log: true\n"
+        "    - name: A command that fails aloud\n"
+        "      ansible.builtin.command: sh -c 'echo first >&2; echo the cause >&2; exit 3'\n"
+    )
+    result = cli(*site.args("--limit", "h1"))
+    assert result.exit_code == ExitCode.PROVISION_FAILED
+    assert CANARY not in result.stderr + result.stdout
+    assert CANARY not in (site.run_dir() / "summary.json").read_text() + (site.run_dir() / "events.jsonl").read_text()
+    assert site.summary()["failures"] == []  # the no_log failure ended the play; it says nothing
+    site.playbook.write_text(site.playbook.read_text().replace("      no_log: true\n", "      ignore_errors: true\n"))
+    for path in site.runs.iterdir():
+        shutil.rmtree(path)
+    result = cli(*site.args("--limit", "h1"))
+    assert site.summary()["failures"] == [
+        {"host": "h1", "task": "A command that fails aloud", "message": "non-zero return code: the cause"}
+    ]
 
 
 def test_with_serial_1_a_failing_first_host_leaves_the_second_untouched(cli, site):
