@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     ENVIRONMENT = trust.ENVIRONMENT
     # provision: a host failed or was unreachable, or ansible-playbook stopped before any host did.
     PROVISION_FAILED = 4
+    # drift: a check-mode run of the site playbook found tasks that would change a host.
+    DRIFT_FOUND = 5
     # Bundle trust (airgapctl/bundle/trust/): one code per rejection class, so scripts can tell them apart.
     # The manifest's or part index's signature is missing, malformed or wrong, or the key is unknown.
     BUNDLE_SIGNATURE = trust.SIGNATURE
@@ -74,6 +76,12 @@ class ProvisionFailedError(AirgapError):
     """A provision run did not complete on every host (its record says where it stopped)."""
 
     exit_code = ExitCode.PROVISION_FAILED
+
+
+class DriftFoundError(AirgapError):
+    """A drift check ran to its end and some host would change (the report says where and how)."""
+
+    exit_code = ExitCode.DRIFT_FOUND
 
 
 class EnvironmentProblem(AirgapError):
