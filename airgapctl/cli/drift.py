@@ -64,6 +64,8 @@ def drift(
             raise BadInputError(f"{what} {path} does not exist")
     if out is not None and not out.parent.is_dir():
         raise BadInputError(f"--out {out}: directory {out.parent} does not exist")
+    if out is not None and out.is_dir():
+        raise BadInputError(f"--out {out} is a directory", hint="give the report's file name")
     _check_inventory(inventory, limit, vault)
     _run(inventory, playbook, limit, tags, runs_dir, vault, as_json, out)
 

@@ -245,6 +245,10 @@ def test_bad_paths_are_one_line_errors(cli, tmp_path):
               "--out", str(tmp_path / "no" / "drift.json"))  # fmt: skip
     assert out.exit_code == ExitCode.BAD_INPUT
     assert f"--out {tmp_path / 'no' / 'drift.json'}: directory {tmp_path / 'no'} does not exist" in out.stderr
+    a_dir = cli("drift", "-i", str(tmp_path / "hosts.yml"), "--playbook", str(tmp_path / "hosts.yml"),
+                "--out", str(tmp_path))  # fmt: skip
+    assert a_dir.exit_code == ExitCode.BAD_INPUT
+    assert f"airgapctl: error: --out {tmp_path} is a directory" in a_dir.stderr
 
 
 # --- the pieces, on the events Ansible 2.19 and ansible-runner 2.4 produce --------------------------
