@@ -6,13 +6,15 @@ to read never loads it, and a daily run copies the new part of its log while it 
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import threading
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,7 @@ from log_analysis.model import FileStats
 from log_analysis.readers import LogInput, ReadOptions, events_sql
 from log_analysis.readers.inputs import COMBINED, JSON, gzip_intact, salvage_gzip
 from log_analysis.readers.problems import classify_unparsable, counts_from_rejects
+from log_analysis.readers.sql import SELFTEST_TABLE
 
 if TYPE_CHECKING:
     from log_analysis.duckdb_core import duckdb
@@ -95,6 +98,8 @@ def scan(
     """
     from log_analysis.duckdb_core import duckdb
 
+    read = _selftest_in_span(read, inputs)
+    _selftest_table(eng.con, read)
     _salvage(eng, inputs, progress, lambda index, log: log.format == COMBINED and not gzip_intact(log.path))
     try:
         data = _scan_once(eng, inputs, read, policy, progress, label)
@@ -110,6 +115,41 @@ def scan(
     offsets = Counter(log.utc_offset_hours for log in inputs if log.utc_offset_hours is not None)
     data.utc_offset_hours = offsets.most_common(1)[0][0] if offsets else 0
     return data, _file_stats(eng.con, inputs, data, read)
+
+
+# A self-test line is logged as its request ends, the record written once its answer came: on the
+# same host, within a second of each other. An hour's margin leaves room for a clock put right.
+SELFTEST_MARGIN = 3600
+
+
+def _selftest_in_span(read: ReadOptions, inputs: list[LogInput]) -> ReadOptions:
+    """``read`` with only the self-test requests whose lines these inputs can hold: none for combined
+    logs (they carry no request id), none before the first line to read or outside --since/--until.
+    A daily run that read no deploy's self-test then reads no request id at all."""
+    if not read.selftest:
+        return read
+    if not any(log.format == JSON for log in inputs):
+        return replace(read, selftest=())
+    firsts = [log.first_time for log in inputs if log.format == JSON]
+    known = [first for first in firsts if first is not None]
+    start = min(known) if len(known) == len(firsts) else None  # a file whose first time is unknown: from any time
+    if read.since is not None:
+        start = read.since if start is None else max(start, read.since)
+    low = -math.inf if start is None else start - SELFTEST_MARGIN
+    high = math.inf if read.until is None else read.until + SELFTEST_MARGIN
+    times = [when for when, _ in read.selftest]
+    return replace(read, selftest=read.selftest[bisect_left(times, low) : bisect_right(times, high)])
+
+
+def _selftest_table(con: duckdb.DuckDBPyConnection, read: ReadOptions) -> None:
+    """The table of self-test request ids the JSON reader looks its lines' ids up in. The ids go in as
+    one string (binding a list of them costs a second per 15,000); they are hex digits, never commas."""
+    if read.selftest:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {SELFTEST_TABLE} AS "
+            "SELECT DISTINCT unnest(string_split($ids, ',')) AS request_id",
+            {"ids": ",".join(request_id for _, request_id in read.selftest)},
+        )
 
 
 def _salvage(eng: Engine, inputs: list[LogInput], progress: Reporter, damaged: Callable[[int, LogInput], bool]) -> bool:
@@ -208,6 +248,8 @@ def _file_stats(
             entry.first, entry.last = rest[-2], rest[-1]
         elif problem == "outside_window":
             entry.outside_window += n
+        elif problem == "selftest":
+            entry.selftest += n
         elif problem != "unparsable":
             entry.skipped[problem] = entry.skipped.get(problem, 0) + n
     for index, problem, n, *_ in data.files:

@@ -90,6 +90,7 @@ class FileStats:
     lines: int = 0
     used: int = 0
     outside_window: int = 0
+    selftest: int = 0  # lines of the gateway self-test's own requests, left out (not skipped)
     skipped: dict[str, int] = field(default_factory=dict)
     first: float | None = None
     last: float | None = None

@@ -87,6 +87,7 @@ def audit_options(
     params: list[str],
     full: bool = False,
     drift: Path | None = None,
+    selftest_record: Path | None = None,
 ) -> AuditOptions:
     """``airgapctl audit run``'s options, as typed, into the pipeline's."""
     return AuditOptions(
@@ -106,4 +107,5 @@ def audit_options(
         parameters=parse_parameters(params),
         full=full,
         drift=drift,
+        selftest_record=selftest_record,
     )

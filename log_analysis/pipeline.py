@@ -36,6 +36,7 @@ from log_analysis.known_policy import read_audit_policy, remember_check
 from log_analysis.model import FileStats, Finding, Severity, iso
 from log_analysis.readers import ReadOptions, discover_inputs
 from log_analysis.sanity import check_readable, nothing_new
+from log_analysis.selftest import selftest_requests
 
 if TYPE_CHECKING:
     from log_analysis.aggregates import AuditData
@@ -61,6 +62,7 @@ class AuditOptions:
     learn: bool = True
     train: list[Path] = field(default_factory=list)
     gateway_config: Path | None = None  # None: DEFAULT_GATEWAY_CONFIG when it exists
+    selftest_record: Path | None = None  # None: log_analysis.selftest.DEFAULT_RECORD when it exists
     log_format: str = "auto"
     parameters: dict[str, dict[str, float]] = field(default_factory=dict)
     engine: EngineOptions = field(default_factory=EngineOptions)
@@ -111,7 +113,8 @@ def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
     drift_report = _drift_report(options.drift)
     inputs = discover_inputs(options.logs, options.log_format)
     train_inputs = discover_inputs(options.train, options.log_format) if options.train else []
-    read = ReadOptions(options.since, options.until, options.max_line_bytes)
+    selftest = selftest_requests(options.selftest_record)
+    read = ReadOptions(options.since, options.until, options.max_line_bytes, selftest.requests)
     keeps_state = options.state_dir is not None and options.learn and not options.full
     with state_lock(options.state_dir):
         baseline, reading, plan, data, files = _read(options, inputs, train_inputs, read, policy, progress, keeps_state)
@@ -152,6 +155,7 @@ def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
         "incremental": options.state_dir is not None and not options.full,
         "unchanged": [u.as_dict() for u in plan.unchanged],
         "carried_from": iso(carried_since) if carried_since is not None else None,
+        "selftest_record": str(selftest.record) if selftest.record is not None else None,
     }
     report = build_report(
         ctx,
@@ -161,7 +165,7 @@ def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
         _baseline_summary(ctx.baseline, baseline_file),
         overview(ctx),
         reading_summary,
-        _run_notes(options, ctx, plan.unchanged, carried_since),
+        [*_run_notes(options, ctx, plan.unchanged, carried_since), *selftest.notes],
     )
     written = []
     if options.report_dir:
@@ -205,7 +209,7 @@ def _read(
                     from log_analysis.baseline.learn import learn
 
                     baseline = load_baseline(options.state_dir)
-                    whole = ReadOptions(max_line_bytes=options.max_line_bytes)
+                    whole = ReadOptions(max_line_bytes=options.max_line_bytes, selftest=read.selftest)
                     train_data, _ = scan(eng, train_inputs, whole, policy, progress, "audit: training logs")
                     baseline = learn(_context(train_data, policy, None, options, None), baseline)
                     data, files = scan(eng, plan.inputs, read, policy, progress, "audit: logs")

@@ -2,8 +2,9 @@
 
 A file none of whose lines could be read in the format it was read in is a wrong --log-format or
 not a log at all: the run stops, naming the file and what it looks like. A run that used no line
-(empty files, nothing new since the last run, every line outside --since/--until) stops too: a
-scheduled audit that judges nothing must not look like one that found nothing.
+(empty files, nothing new since the last run, every line outside --since/--until or the gateway
+self-test's own) stops too: a scheduled audit that judges nothing must not look like one that found
+nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def nothing_new(unchanged: list[Unchanged]) -> BadInputError:
 def check_readable(files: list[FileStats], inputs: list[LogInput], unchanged: list[Unchanged]) -> None:
     """Raise when a file held lines none of which could be read, or when the run used no line at all."""
     for stats, log in zip(files, inputs, strict=True):
-        if stats.lines and not stats.used and not stats.outside_window:
+        if stats.lines and not stats.used and not stats.outside_window and not stats.selftest:
             looks = describe_content(log.source, log.compressed)
             reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(stats.skipped.items(), key=lambda r: -r[1]))
             raise BadInputError(
@@ -46,6 +47,12 @@ def check_readable(files: list[FileStats], inputs: list[LogInput], unchanged: li
         raise BadInputError(
             f"no line of the logs falls within --since/--until ({outside:,} lines outside it)",
             hint="widen --since/--until, or check the logs' times",
+        )
+    selftest = sum(stats.selftest for stats in files)
+    if selftest:
+        raise BadInputError(
+            f"nothing to audit: every line read ({selftest:,}) is a request of the gateway self-test",
+            hint="they are left out by --selftest-record; the next run reads them again with what follows",
         )
     if unchanged:
         raise nothing_new(unchanged)

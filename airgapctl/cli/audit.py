@@ -99,6 +99,14 @@ DRIFT_OPT = typer.Option(
     help="A drift report (airgapctl drift --out FILE): config_drift reports each task that would change on a host.",
     show_default=False,
 )
+SELFTEST_RECORD_OPT = typer.Option(
+    None,
+    "--selftest-record",
+    metavar="FILE",
+    help="The gateway self-test's record of its requests (airgapctl gateway selftest --record): their lines are"
+    " left out, neither judged nor learned. [default: /var/lib/airgap/gateway/selftest-requests.jsonl when it exists]",
+    show_default=False,
+)
 LOG_FORMAT_OPT = typer.Option("auto", "--log-format", help="Log format: auto (sniffed per file), json or combined.")
 PARAM_OPT = typer.Option(
     None,
@@ -136,6 +144,7 @@ def run(
     train: list[Path] | None = TRAIN_OPT,
     gateway_config: Path | None = GATEWAY_CONFIG_OPT,
     drift: Path | None = DRIFT_OPT,
+    selftest_record: Path | None = SELFTEST_RECORD_OPT,
     log_format: str = LOG_FORMAT_OPT,
     params: list[str] | None = PARAM_OPT,
     as_json: bool = JSON_OPT,
@@ -153,7 +162,7 @@ def run(
         logs=logs, more_logs=more_logs, policy=policy, state=state, full=full, report_dir=report_dir, keep=keep,
         since=since, until=until, formats=formats, fail_on=fail_on, no_learn=no_learn, train=train,
         gateway_config=gateway_config, log_format=log_format, params=params, as_json=as_json, quiet=quiet,
-        drift=drift,
+        drift=drift, selftest_record=selftest_record,
     )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--train": ("train", "paths"),
     "--gateway-config": ("gateway_config", "path"),
     "--drift": ("drift", "path"),
+    "--selftest-record": ("selftest_record", "path"),
     "--log-format": ("log_format", "text"),
     "--param": ("params", "texts"),
     "--json": ("as_json", "flag"),
@@ -56,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "train": [],
     "gateway_config": None,
     "drift": None,
+    "selftest_record": None,
     "log_format": "auto",
     "params": [],
     "as_json": False,
@@ -149,6 +151,7 @@ def run_command(
     as_json: bool,
     quiet: bool,
     drift: Path | None = None,
+    selftest_record: Path | None = None,
 ) -> None:
     """Audit access logs against the policy and the learned baseline; AuditFindingsError when a finding
     reaches --fail-on."""
@@ -162,6 +165,7 @@ def run_command(
         logs=[*logs, *(more_logs or [])], policy=policy, state=state, report_dir=report_dir, keep=keep, since=since,
         until=until, formats=formats, fail_on=fail_on, learn=not no_learn, train=list(train or []),
         gateway_config=gateway_config, log_format=log_format, params=list(params or []), full=full, drift=drift,
+        selftest_record=selftest_record,
     )  # fmt: skip
     progress = NO_PROGRESS if quiet or as_json else TerminalReporter(sys.stderr)
     result = run_audit(options, progress)
@@ -188,16 +192,19 @@ def _emit_run_event(result, failed: bool) -> None:
     emit_or_warn(TAG, run_fields(result.report, failed, len(result.written)))
 
 
+# The report's inputs the --json summary repeats.
+_SUMMARY_INPUTS = (
+    "lines_read", "lines_used", "lines_skipped", "skipped_by_reason", "lines_selftest", "incremental", "unchanged",
+)  # fmt: skip
+
+
 def _summary(result) -> dict:
     report = result.report
     return {
         **report["summary"],
         "window": report["window"],
         "identity_key": report["identity_key"],
-        "inputs": {
-            k: report["inputs"][k]
-            for k in ("lines_read", "lines_used", "lines_skipped", "skipped_by_reason", "incremental", "unchanged")
-        },
+        "inputs": {k: report["inputs"][k] for k in _SUMMARY_INPUTS},
         "reports": [str(p) for p in result.written],
         "notes": report["notes"],
         "baseline": str(result.baseline_file) if result.baseline_file else None,
@@ -211,7 +218,9 @@ def _print_summary(report: dict, summary: dict) -> None:
     inputs = report["inputs"]
     print(
         f"audit {report['window']['start']} .. {report['window']['end']}: {inputs['lines_read']:,} lines read, "
-        f"{inputs['lines_skipped']:,} skipped, {summary['findings']} finding(s)"
+        f"{inputs['lines_skipped']:,} skipped, "
+        + (f"{inputs['lines_selftest']:,} self-test requests left out, " if inputs["lines_selftest"] else "")
+        + f"{summary['findings']} finding(s)"
     )
     rows = [
         {

@@ -176,6 +176,14 @@ def rollback(out: Path = ROLLBACK_OUT_OPT, as_json: bool = JSON_OPT) -> None:
 URL_OPT = typer.Option(..., "--url", help="Gateway base URL to test, e.g. https://127.0.0.1:8443 (loopback).")
 CERTS_OPT = typer.Option(..., "--certs", help="Directory with <client>.crt and <client>.key for the policy's clients.")
 CA_OPT = typer.Option(..., "--ca", help="CA certificate that signed the gateway's server certificate.")
+RECORD_OPT = typer.Option(
+    None,
+    "--record",
+    metavar="FILE",
+    help="Append each request sent (time, request id, client, method, path; one JSON line each) to FILE, so that"
+    " 'airgapctl audit run --selftest-record FILE' leaves them out. Entries older than 30 days are dropped.",
+    show_default=False,
+)
 
 
 @app.command()
@@ -185,6 +193,7 @@ def selftest(
     certs: Path = CERTS_OPT,
     ca: Path = CA_OPT,
     now: str | None = NOW_OPT,
+    record: Path | None = RECORD_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Send requests derived from the policy to a running gateway; exit 1 if any outcome differs from the policy."""
@@ -193,7 +202,7 @@ def selftest(
     from airgapctl.gateway.selftest import run_selftest
 
     document, _ = load_policy(policy)
-    result = run_selftest(document, url, certs, ca, today=_day(now))
+    result = run_selftest(document, url, certs, ca, today=_day(now), record=record)
     if as_json:
         print_json(result, status="ok" if result.ok else "failed")
     else:
@@ -202,7 +211,11 @@ def selftest(
                   f"expected {mismatch.expected}, got {mismatch.got}")  # fmt: skip
         for note in result.skipped:
             print(f"skipped: {note}")
-        print(f"selftest: {result.requests} requests, {len(result.mismatches)} mismatches, policy {result.policy_id}")
+        recorded = f"; {result.recorded} recorded in {record}" if record is not None else ""
+        print(
+            f"selftest: {result.requests} requests, {len(result.mismatches)} mismatches, policy {result.policy_id}"
+            + recorded
+        )
     if not result.ok:
         raise AirgapError(
             f"{len(result.mismatches)} of {result.requests} requests did not get what the policy says",

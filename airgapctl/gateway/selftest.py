@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airgapctl.contracts import access_log
+from airgapctl.contracts import access_log, selftest_record
 from airgapctl.errors import BadInputError, EnvironmentProblem
 from airgapctl.gateway.selftest_cases import Case, derive_cases
 from airgapctl.specs.routing import Router
@@ -44,6 +44,7 @@ class SelftestResult:
     requests: int
     mismatches: list[Mismatch] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    recorded: int = 0  # requests written to --record (retries of a rate-limited case included)
 
     @property
     def ok(self) -> bool:
@@ -63,7 +64,8 @@ class Client:
             parsed.hostname, parsed.port or 443, context=context, timeout=timeout
         )
 
-    def send(self, case: Case) -> tuple[int, str]:
+    def send(self, case: Case) -> tuple[int, str, str]:
+        """The answer's status, the gateway's reason and the request id the gateway gave the request."""
         headers = {"Content-Type": case.request.content_type} if case.request.content_type else {}
         body = b"x" * case.request.body_bytes if case.request.body_bytes else None
         try:
@@ -83,7 +85,8 @@ class Client:
                 ) from None
         if response.getheader("Connection", "").lower() == "close":
             self.connection.close()
-        return response.status, _gateway_reason(response.status, payload)
+        status = response.status
+        return status, _gateway_reason(status, payload), _request_id(response.getheader("X-Request-Id", ""), payload)
 
 
 def _gateway_reason(status: int, payload: bytes) -> str:
@@ -97,6 +100,17 @@ def _gateway_reason(status: int, payload: bytes) -> str:
     return ""
 
 
+def _request_id(header: str, payload: bytes) -> str:
+    """The id the gateway logged the request under: its X-Request-Id header, else its JSON error's."""
+    if header.strip():
+        return header.strip()
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return ""
+    return str(document.get("request_id", "")) if isinstance(document, dict) else ""
+
+
 # The policy's rate limits hold for the self-test too: an answer 429 means "too soon", not a
 # different decision, so the case is sent again once the limit has room (limits are per second
 # as policies give them; NGINX's burst refills at the rate).
@@ -104,13 +118,20 @@ RATE_LIMITED_RETRIES = 3
 RATE_LIMITED_WAIT_SECONDS = 1.1
 
 
-def _send_within_limits(client: Client, case: Case) -> tuple[int, str]:
-    status, reason = client.send(case)
-    for _ in range(RATE_LIMITED_RETRIES):
+def _send_within_limits(client: Client, case: Case, sent: list[selftest_record.Entry]) -> tuple[int, str]:
+    """Send ``case`` (again while rate-limited); every request answered is added to ``sent``."""
+    for attempt in range(RATE_LIMITED_RETRIES + 1):
+        if attempt:
+            time.sleep(RATE_LIMITED_WAIT_SECONDS)
+        status, reason, request_id = client.send(case)
+        request = case.request
+        sent.append(
+            selftest_record.Entry(
+                selftest_record.utc_now(), request_id, request.client or "", request.method, request.path
+            )
+        )
         if reason != "rate_limited" or case.expected.reason == "rate_limited":
             break
-        time.sleep(RATE_LIMITED_WAIT_SECONDS)
-        status, reason = client.send(case)
     return status, reason
 
 
@@ -132,34 +153,53 @@ def find_certificates(certs_dir: Path, clients: list[dict[str, Any]]) -> dict[st
 
 
 def run_selftest(
-    policy: dict[str, Any], url: str, certs_dir: Path, ca_file: Path, today: dt.date | None = None, timeout: float = 10
+    policy: dict[str, Any],
+    url: str,
+    certs_dir: Path,
+    ca_file: Path,
+    today: dt.date | None = None,
+    timeout: float = 10,
+    record: Path | None = None,
 ) -> SelftestResult:
+    """``record``: append the requests sent to this file (selftest_record), those answered before an
+    error included: their lines are in the access log all the same."""
     certs = find_certificates(certs_dir, policy["clients"])
     router = Router(policy, today)
     cases, skipped = derive_cases(policy, router, sorted(certs))
     result = SelftestResult(url, policy["policy_id"], len(cases), skipped=skipped)
     clients: dict[str | None, Client] = {}
-    for case in cases:
-        name = case.request.client
-        if name not in clients:
-            clients[name] = Client(url, ca_file, certs.get(name) if name else None, timeout)
-        status, reason = _send_within_limits(clients[name], case)
-        expected = case.expected
-        passed = (
-            reason in PASSED_THROUGH or not reason
-            if expected.allowed
-            else (status, reason)
-            == (
-                expected.status,
-                expected.reason,
+    sent: list[selftest_record.Entry] = []
+    try:
+        for case in cases:
+            name = case.request.client
+            if name not in clients:
+                clients[name] = Client(url, ca_file, certs.get(name) if name else None, timeout)
+            status, reason = _send_within_limits(clients[name], case, sent)
+            expected = case.expected
+            passed = (
+                reason in PASSED_THROUGH or not reason
+                if expected.allowed
+                else (status, reason) == (expected.status, expected.reason)
             )
-        )
-        if not passed:
-            result.mismatches.append(
-                Mismatch(
-                    case.name, case.request.method, case.request.path, name or "(no certificate)",
-                    "served by upstream" if expected.allowed else f"{expected.status} {expected.reason}",
-                    f"{status} {reason or '(upstream answer)'}",
-                )
-            )  # fmt: skip
+            if not passed:
+                result.mismatches.append(
+                    Mismatch(
+                        case.name, case.request.method, case.request.path, name or "(no certificate)",
+                        "served by upstream" if expected.allowed else f"{expected.status} {expected.reason}",
+                        f"{status} {reason or '(upstream answer)'}",
+                    )
+                )  # fmt: skip
+    finally:
+        if record is not None:
+            result.recorded = _write_record(record, sent)
     return result
+
+
+def _write_record(record: Path, sent: list[selftest_record.Entry]) -> int:
+    try:
+        return selftest_record.append(record, sent)
+    except OSError as error:
+        raise EnvironmentProblem(
+            f"--record {record}: cannot write the self-test's requests: {error.strerror or error}",
+            hint="the audit would judge them as any client's: check the directory and its permissions",
+        ) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from airgapctl.contracts import access_log
 from log_analysis.readers.inputs import LogInput
-from log_analysis.readers.sql import ReadOptions, literal, served, window_problem
+from log_analysis.readers.sql import SELFTEST_TABLE, ReadOptions, literal, served, window_problem
 
 # The logged fields the audit reads, typed from the contract: naming only these keeps DuckDB's JSON reader fast.
 _READ = (
@@ -18,11 +18,17 @@ _READ = (
 _SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE"}
 # An HTTP status fits INTEGER, the combined reader's type for it.
 _NARROWER = {"status": "INTEGER"}
-_COLUMNS = (
-    "{"
-    + ", ".join(f"'{name}': '{_NARROWER.get(name) or _SQL_TYPES[access_log.FIELD[name].type]}'" for name in _READ)
-    + "}"
-)
+
+
+def _columns(names: tuple[str, ...]) -> str:
+    types = (_NARROWER.get(name) or _SQL_TYPES[access_log.FIELD[name].type] for name in names)
+    return "{" + ", ".join(f"'{name}': '{sql_type}'" for name, sql_type in zip(names, types, strict=True)) + "}"
+
+
+_COLUMNS = _columns(_READ)
+# The request id only tells the self-test's own lines apart: a VARCHAR more per line, read only when
+# there are self-test requests to leave out.
+_COLUMNS_WITH_ID = _columns((*_READ, "request_id"))
 # A parsed record cannot show its line's length; its text fields' bytes (strlen: the limit is in bytes, and it
 # need not decode UTF-8) plus the fixed part bound it from below.
 _TEXT_LENGTH = "strlen(uri) + coalesce(strlen(client), 0) + coalesce(strlen(operation), 0) + 400"
@@ -31,8 +37,12 @@ _TEXT_LENGTH = "strlen(uri) + coalesce(strlen(client), 0) + coalesce(strlen(oper
 def json_source(index: int, log: LogInput, options: ReadOptions) -> str:
     """One SELECT yielding the event columns for one JSON-lines file (plain or gzip)."""
     compression = "gzip" if log.compressed else "uncompressed"
+    columns = _COLUMNS_WITH_ID if options.selftest else _COLUMNS
+    # After the problems of the line itself and the window: a self-test line is a sound line left out.
+    lookup = f"request_id IN (SELECT request_id FROM {SELFTEST_TABLE})"  # noqa: S608 - our table's name
+    selftest = f"WHEN {lookup} THEN 'selftest'" if options.selftest else ""
     scan = (
-        f"read_json({literal(str(log.source))}, format = 'newline_delimited', columns = {_COLUMNS}, "
+        f"read_json({literal(str(log.source))}, format = 'newline_delimited', columns = {columns}, "
         f"ignore_errors = true, compression = '{compression}')"
     )
     parsed = f"SELECT *, epoch(TRY_CAST(time AS TIMESTAMPTZ))::BIGINT AS ts FROM {scan}"  # noqa: S608 - quoted path
@@ -50,5 +60,6 @@ def json_source(index: int, log: LogInput, options: ReadOptions) -> str:
              WHEN ts IS NULL THEN 'bad_time'
              WHEN {_TEXT_LENGTH} > {options.max_line_bytes} THEN 'over_long'
              {window_problem(options)}
+             {selftest}
              ELSE NULL END AS problem
     FROM ({parsed})"""  # noqa: S608 - the path is a quoted literal, the rest numbers

@@ -27,6 +27,8 @@ EVENT_COLUMNS = (
     "problem",
 )
 ALLOWED_REASONS = access_log.ALLOWED
+# The request ids of ReadOptions.selftest, as a table of the scan's connection (engine.scan fills it).
+SELFTEST_TABLE = "selftest_requests"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class ReadOptions:
     since: float | None = None  # epoch seconds, inclusive
     until: float | None = None  # epoch seconds, exclusive
     max_line_bytes: int = 16384  # longer lines are skipped as over_long (NGINX's URI limit is 8 KiB by default)
+    # The requests the gateway self-test sent, as (epoch seconds, request id), oldest first
+    # (airgapctl.contracts.selftest_record): their lines are marked 'selftest', neither judged nor
+    # counted as skipped.
+    selftest: tuple[tuple[float, str], ...] = ()
 
 
 def literal(text: str) -> str:

@@ -76,6 +76,7 @@ def _inputs(files: list[FileStats]) -> dict[str, Any]:
                 "lines": f.lines,
                 "used": f.used,
                 "outside_window": f.outside_window,
+                "selftest": f.selftest,
                 "skipped": dict(sorted(f.skipped.items())),
                 "first": iso(f.first) if f.first is not None else None,
                 "last": iso(f.last) if f.last is not None else None,
@@ -87,6 +88,8 @@ def _inputs(files: list[FileStats]) -> dict[str, Any]:
         "lines_read": sum(f.lines for f in files),
         "lines_used": sum(f.used for f in files),
         "lines_outside_window": sum(f.outside_window for f in files),
+        "lines_selftest": sum(f.selftest for f in files),
+        "selftest_record": None,  # the pipeline's reading summary names the record it read
         "lines_skipped": sum(skipped.values()),
         "skipped_by_reason": dict(sorted(skipped.items())),
     }

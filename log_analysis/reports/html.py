@@ -13,6 +13,7 @@ import datetime as dt
 from html import escape
 from typing import Any
 
+from log_analysis.reports.markdown import selftest_sentence
 from log_analysis.reports.svg import SEVERITY_COLOURS, bar_chart, traffic_chart
 
 _CSS = """
@@ -221,9 +222,11 @@ def _inputs(report: dict[str, Any]) -> str:
         ]
         for d in report["detectors"]
     ]
+    selftest = f"<p>{escape(selftest_sentence(inputs))}</p>" if inputs.get("selftest_record") else ""
     return (
         "<h2>Inputs</h2>"
         + _table(["file", "format", "lines", "used", "skipped"], rows)
+        + selftest
         + "<h2>Detectors</h2>"
         + _table(["detector", "ran", "findings", "statistic"], detectors)
     )
@@ -233,6 +236,8 @@ def render_html(report: dict[str, Any]) -> str:
     summary = report["summary"]
     counts = " ".join(f"{_severity(k)} {v}" for k, v in summary["by_severity"].items() if v)
     notes = "".join(f"<li>{escape(n)}</li>" for n in report["notes"])
+    selftest = report["inputs"].get("lines_selftest")
+    left_out = f", {selftest:,} self-test requests left out" if selftest else ""
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Audit {escape(report['site'] or '')} {escape(report['window']['start'])}</title>"
@@ -243,7 +248,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"generated {escape(report['generated_at'])}.</p>"
         f"<p><strong>{summary['findings']} finding(s)</strong> {counts}; "
         f"{report['inputs']['lines_read']:,} lines read, "
-        f"{report['inputs']['lines_skipped']:,} skipped.</p>"
+        f"{report['inputs']['lines_skipped']:,} skipped{left_out}.</p>"
         + (f"<ul>{notes}</ul>" if notes else "")
         + _findings(report)
         + _charts(report)

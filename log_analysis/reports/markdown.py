@@ -24,7 +24,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"actors keyed on {report['identity_key']}, generated {report['generated_at']}.",
         "",
         f"**{summary['findings']} finding(s)**, highest severity: {summary['highest_severity'] or 'none'}. "
-        f"{inputs['lines_read']:,} lines read, {inputs['lines_used']:,} used, {inputs['lines_skipped']:,} skipped.",
+        f"{inputs['lines_read']:,} lines read, {inputs['lines_used']:,} used, {inputs['lines_skipped']:,} skipped"
+        + (f", {inputs['lines_selftest']:,} self-test requests left out." if inputs.get("lines_selftest") else "."),
         "",
     ]
     out += [f"> {note}" for note in report["notes"]] + ([""] if report["notes"] else [])
@@ -66,4 +67,15 @@ def _inputs(report: dict[str, Any]) -> list[str]:
         ]
         for f in report["inputs"]["files"]
     ]
-    return ["", "## Inputs", "", *_table(["file", "format", "lines", "used", "skipped"], rows)]
+    out = ["", "## Inputs", "", *_table(["file", "format", "lines", "used", "skipped"], rows)]
+    if report["inputs"].get("selftest_record"):
+        out += ["", selftest_sentence(report["inputs"])]
+    return out
+
+
+def selftest_sentence(inputs: dict[str, Any]) -> str:
+    """What was left out as the gateway self-test's own requests, and by which record."""
+    return (
+        f"{inputs['lines_selftest']:,} self-test requests left out: their request ids are in the gateway"
+        f" self-test's record {inputs['selftest_record']}."
+    )
