@@ -58,16 +58,18 @@ _READ = (
 _KEYS = tuple(dict.fromkeys(key for keys in _SETS.values() for key in keys))
 # Each line gets a class: what kind of answer (reason category, `kind`, compared once per line) and its
 # status class. The scan groups by it and keeps only four aggregates; the per-kind counts are summed
-# from the small result. Fewer aggregates per grouping set is what makes the single scan fast.
+# from the small result. Fewer aggregates per grouping set is what makes the single scan fast: a kind
+# costs one comparison per line and a few more result rows, never another grouping set.
 _REASON_KIND = (
     f"(CASE WHEN reason IN {in_list(ALLOWED_REASONS)} THEN 0 WHEN reason = {literal(Reason.RATE_LIMITED)} THEN 1 "
-    f"WHEN reason IN {in_list(AUTH_REASONS)} THEN 2 WHEN reason IN {in_list(PROBE_REASONS)} THEN 3 ELSE 4 END)"
-    "::TINYINT"
+    f"WHEN reason IN {in_list(AUTH_REASONS)} THEN 2 WHEN reason IN {in_list(PROBE_REASONS)} THEN 3 "
+    f"WHEN reason = {literal(Reason.FORBIDDEN_ROLE)} THEN 5 ELSE 4 END)::TINYINT"
 )
 _CLASS = "(kind * 10 + least(coalesce(status, 0) // 100, 9))::TINYINT"
 _SCAN_MEASURES = "count(*) AS n, sum(bytes_out) AS bytes_out, min(ts) AS first, max(ts) AS last"
 # From the classes back to counts (status class = cls % 10, reason kind = cls // 10). Client errors are
-# the 4xx a client causes itself: auth failures, probing and rate limits are left to their detectors.
+# the 4xx a client causes itself: auth failures, probing, rate limits and calls outside the client's
+# roles (forbidden_role) are left to their detectors.
 # Sums are cast back to BIGINT: DuckDB sums into HUGEINT, which converts to Python four times slower.
 # Line counts cannot overflow it; byte counts are logged numbers, so a forged one is capped, never fatal.
 _COUNTS = {
@@ -80,9 +82,12 @@ _COUNTS = {
     "auth_failures": "sum(n) FILTER (cls // 10 = 2)",
     "probes": "sum(n) FILTER (cls // 10 = 3)",
     "denied": "sum(n) FILTER (cls // 10 <> 0)",
+    "forbidden": "sum(n) FILTER (cls // 10 = 5)",
 }
 _MEASURES = ", ".join(f"coalesce({total}, 0)::BIGINT AS {name}" for name, total in _COUNTS.items())
 _MEASURES += ", min(first) AS first, max(last) AS last"
+# The measure columns every fetched row ends with, in order (rows kept between runs are checked against it).
+MEASURES = (*_COUNTS, "first", "last")
 
 
 @dataclass

@@ -23,7 +23,8 @@ class Slot:
     """Counts for one key in one time slot (a five-minute window or an hour)."""
 
     requests: int = 0  # every line
-    rate_requests: int = 0  # API calls that passed the rate limiter (no probes, no auth failures, no 429)
+    # API calls that passed the rate limiter (no probes, no auth failures, no calls outside the roles, no 429)
+    rate_requests: int = 0
     bytes_out: int = 0
     client_errors: int = 0
     server_errors: int = 0
@@ -31,12 +32,13 @@ class Slot:
     auth_failures: int = 0
     probes: int = 0
     denied: int = 0
+    forbidden: int = 0  # forbidden_role refusals: calls of operations the client's roles do not allow
     addresses: dict[str, int] = field(default_factory=dict)  # source address -> requests (tens of thousands of slots)
 
     def add(self, row: tuple, address: str = "") -> None:
-        n, bytes_out, _, n5xx, client_errors, n429, auth, probes, denied = row[:9]
+        n, bytes_out, _, n5xx, client_errors, n429, auth, probes, denied, forbidden = row[:10]
         self.requests += n
-        self.rate_requests += n - probes - n429 - auth
+        self.rate_requests += n - probes - n429 - auth - forbidden
         self.bytes_out += bytes_out or 0
         self.client_errors += client_errors
         self.server_errors += n5xx
@@ -44,13 +46,14 @@ class Slot:
         self.auth_failures += auth
         self.probes += probes
         self.denied += denied
+        self.forbidden += forbidden
         if address:
             self.addresses[address] = self.addresses.get(address, 0) + n
 
     @property
     def error_base(self) -> int:
         """Requests a client error share is taken over: those no other detector owns."""
-        return self.requests - self.probes - self.limited - self.auth_failures
+        return self.requests - self.probes - self.limited - self.auth_failures - self.forbidden
 
 
 @dataclass

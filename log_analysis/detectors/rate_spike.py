@@ -7,9 +7,9 @@ score = (count - median) / scale, scale = max(1.4826 MAD, sqrt(median + (0.25 me
 the floor is the spread of Poisson counts whose rate wobbles by 25 %, so that a steady history
 (MAD 0) does not make every small change infinite. A window fires when score >= ``z``,
 count >= ``ratio`` x max(median, 1) and count >= ``min_requests``. Only calls that passed the
-rate limiter count (probes, auth failures and 429s belong to other detectors), and only hours in
-which the client has been active before (else: off_hours). Consecutive firing windows make one
-finding.
+rate limiter count (probes, auth failures, calls outside the client's roles and 429s belong to other
+detectors), and only hours in which the client has been active before (else: off_hours).
+Consecutive firing windows make one finding.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from log_analysis.aggregates import HOUR, AuditData
+from log_analysis.aggregates import HOUR, MEASURES, AuditData
 
 # Rows keyed by time (actors: window; operations: hour; unmatched: hour) and the column holding it.
 _TIMED = {"actors": 2, "operations": 1, "unmatched": 4}
@@ -23,7 +23,7 @@ def tail_of(data: AuditData) -> dict[str, Any] | None:
     if data.end is None:
         return None
     since = int(data.end) // HOUR * HOUR
-    carried: dict[str, Any] = {"since": since, "end": data.end}
+    carried: dict[str, Any] = {"since": since, "end": data.end, "measures": list(MEASURES)}
     for name, column in _TIMED.items():
         carried[name] = [list(row) for row in getattr(data, name) if row[column] >= since]
     return carried
@@ -31,8 +31,11 @@ def tail_of(data: AuditData) -> dict[str, Any] | None:
 
 def with_carry(data: AuditData, carry: dict[str, Any] | None) -> tuple[AuditData, float | None]:
     """``data`` with the carried rows added, and where they start; unchanged when there is nothing to
-    join (no carry, nothing read, or the new lines start more than an hour after the carried ones)."""
+    join (no carry, nothing read, the new lines start more than an hour after the carried ones, or the
+    carried rows hold other measures: kept by another version, that hour is judged on the new lines)."""
     if not carry or data.start is None or data.start > carry["end"] + HOUR:
+        return data, None
+    if carry.get("measures") != list(MEASURES):
         return data, None
     rows = {name: [tuple(row) for row in carry[name]] for name in _TIMED}
     if not any(rows.values()):

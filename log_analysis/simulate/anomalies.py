@@ -308,6 +308,26 @@ def rate_limited(ctx: SimContext) -> list[Incident]:
     return [Incident("rate_limited", {"client": client.name}, start, end, "25 refusals per 5 min", limited)]
 
 
+def forbidden_calls(ctx: SimContext) -> list[Incident]:
+    """A client trying, among its usual calls, the operations its roles do not allow: 60 refusals in
+    ten minutes, a few operations over and over (a tool pointed at the wrong API, a stolen certificate)."""
+    client = ctx.client(("office", "service"), 0, 15, eligible=lambda profile: bool(profile.denied))
+    if client is None:
+        return []
+    start, end, rng = ctx.at(0, 15.0), ctx.at(0, 15.0 + 10 / 60), ctx.rng
+    targets = client.denied[:3]
+
+    def refused(w: float) -> list[Event]:
+        events = [normal_ok(ctx, t, client) for t in spread(60, start, end, w, rng)]
+        for event in events:
+            target = rng.choice(targets)
+            refuse(event, 403, Reason.FORBIDDEN_ROLE, target.method, target.path(rng), target.id)
+        return events
+
+    note = "calls of operations its roles do not allow"
+    return [Incident("forbidden_calls", {"client": client.name}, start, end, note, refused)]
+
+
 def popular_operation(ctx: SimContext, exclude: set[str]) -> SimOperation:
     """The live operation with the most expected traffic, for incidents that need many samples."""
     usage: dict[str, float] = {}

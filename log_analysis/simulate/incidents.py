@@ -76,10 +76,17 @@ class SimContext:
         """Epoch seconds of local ``hour`` on audit day ``day`` (wrapping into the audit days)."""
         return self.audit_start + (day % self.audit_days) * 86400 + hour * 3600
 
-    def client(self, kinds: tuple[str, ...], day: int, hour: int, busiest: bool = True) -> ClientProfile | None:
-        """A client not yet given an incident, active at ``hour`` on a working day: of ``kinds`` if any
-        is left, else of any kind (small policies run out of service clients)."""
-        free = [p for p in self.profiles if p.name not in self.used and p.rate(hour, 0) > 0]
+    def client(
+        self,
+        kinds: tuple[str, ...],
+        day: int,
+        hour: int,
+        busiest: bool = True,
+        eligible: Callable[[ClientProfile], bool] = lambda profile: True,
+    ) -> ClientProfile | None:
+        """A client not yet given an incident, active at ``hour`` on a working day and ``eligible``: of
+        ``kinds`` if any is left, else of any kind (small policies run out of service clients)."""
+        free = [p for p in self.profiles if p.name not in self.used and p.rate(hour, 0) > 0 and eligible(p)]
         preferred = [p for p in free if p.kind in kinds] or ([] if "office" in kinds and len(kinds) == 1 else free)
         if not preferred:
             return None

@@ -147,3 +147,21 @@ def test_a_burst_cut_by_the_run_boundary_is_judged_whole_from_the_stored_hour(tm
     assert second["inputs"]["lines_read"] == 12
     assert second["summary"]["by_detector"]["auth_failures"] == (1 if with_state else 0)
     assert (second["inputs"]["carried_from"] is not None) is with_state
+
+
+def test_a_stored_hour_of_other_measures_is_not_joined(tmp_path):
+    """A state kept by a version whose aggregates held other measures: the next run judges that hour
+    on its own lines rather than misreading the stored rows."""
+    log = tmp_path / "access.log"
+    log.write_text(_lines(0, 30, step=2.0) + _failures(0, 12))
+    state = tmp_path / "state"
+    run_audit(AuditOptions(logs=[log], policy=POLICY_FILE, state_dir=state))
+    reading = json.loads((state / "reading.json").read_text())
+    reading["carry"]["measures"].remove("forbidden")
+    reading["carry"]["actors"] = [row[:-3] + row[-2:] for row in reading["carry"]["actors"]]
+    (state / "reading.json").write_text(json.dumps(reading))
+    with log.open("a") as stream:
+        stream.write(_failures(12, 12))
+    second = run_audit(AuditOptions(logs=[log], policy=POLICY_FILE, state_dir=state)).report
+    assert second["inputs"]["lines_read"] == 12 and second["inputs"]["carried_from"] is None
+    assert second["summary"]["by_detector"]["auth_failures"] == 0
