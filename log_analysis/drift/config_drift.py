@@ -1,7 +1,8 @@
 """config_drift: the deployed gateway configuration differs from what the current policy renders to.
 
 What is compared: every file ``airgapctl gateway render`` writes (nginx.conf and gateway/*.conf),
-rendered here from the policy with the default render options, against the same files in the
+rendered here from the policy with the render options the deployed nginx.conf records (its
+server names, CRL, worker user ...; the defaults when it records none), against the same files in the
 deployed directory; plus any other *.conf file there (extra). Ignored: the leading
 ``ansible_managed`` comment block, and the arguments of directives that carry per-host choices
 this audit cannot know (listen address, certificate and key paths, log, pid and temp paths,
@@ -88,6 +89,15 @@ def _extra(deployed: Path, rendered: dict[str, str]) -> list[str]:
     return sorted(extra)
 
 
+def _recorded_options(directory: Path) -> dict | None:
+    from airgapctl.gateway.recorded_options import recorded
+
+    try:
+        return recorded((directory / "nginx.conf").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+
+
 def detect(ctx: AuditContext, params: Parameters) -> list[Finding]:
     from log_analysis.drift.drift_report import drift_findings
 
@@ -101,8 +111,13 @@ def _compare_rendered(ctx: AuditContext) -> list[Finding]:
     from log_analysis.drift.rendered import rendered_config
 
     assert ctx.policy is not None
+    options = _recorded_options(config.directory)
+    if options is None:
+        ctx.notes.append(
+            f"config_drift: {config.directory}/nginx.conf records no render options; compared with the defaults"
+        )
     try:
-        rendered = rendered_config(ctx.policy, ctx.state_dir, ctx.may_write_state)
+        rendered = rendered_config(ctx.policy, ctx.state_dir, ctx.may_write_state, options)
     except AirgapError as error:
         ctx.notes.append(f"config_drift: not checked, the policy does not render: {error.message}")
         return []
