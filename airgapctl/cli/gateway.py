@@ -112,6 +112,9 @@ def render(
     pid_file: Path | None = PID_FILE_OPT,
     temp_dir: Path | None = TEMP_DIR_OPT,
     user: str | None = USER_OPT,
+    check: bool = typer.Option(
+        False, "--check", help="Only say whether DIR would change, with a diff of how; write and test nothing."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Render DIR from a policy, check it with 'nginx -t' and only then replace the previous DIR."""
@@ -132,9 +135,12 @@ def render(
         temp_dir=_absolute(temp_dir) if temp_dir else DEFAULTS.temp_dir,
         user=user,
     )
-    result = render_gateway(policy, out, options)
+    result = render_gateway(policy, out, options, check=check)
     if as_json:
         print_json(result)
+        return
+    if check:
+        print(result.diff if result.changed else f"gateway configuration: {result.out_dir} (would not change)")
         return
     _print_summary(result)
 

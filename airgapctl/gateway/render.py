@@ -7,6 +7,7 @@ role runs the airgapctl installed on the appliance. They see ``ansible_managed``
 
 from __future__ import annotations
 
+import difflib
 import re
 import shutil
 import tempfile
@@ -98,10 +99,16 @@ class RenderResult:
     warnings: list[str] = field(default_factory=list)
     # False: DIR already held exactly these files; nothing was tested, swapped or moved to DIR.prev.
     changed: bool = True
+    # With check: DIR's files against the rendering, as a unified diff; nothing was written.
+    diff: str = ""
 
 
-def render_gateway(policy: PolicySource, out_dir: str | Path, options: RenderOptions | None = None) -> RenderResult:
-    """Validate the policy, render the templates into a sibling of DIR, ``nginx -t`` it, then swap it in."""
+def render_gateway(
+    policy: PolicySource, out_dir: str | Path, options: RenderOptions | None = None, check: bool = False
+) -> RenderResult:
+    """Validate the policy, render the templates into a sibling of DIR, ``nginx -t`` it, then swap it in.
+
+    ``check``: only say whether DIR would change, and how (``diff``); nothing is written or tested."""
     options = options or RenderOptions()
     out = Path(out_dir).absolute()
     if out.exists() and not out.is_dir():
@@ -114,6 +121,11 @@ def render_gateway(policy: PolicySource, out_dir: str | Path, options: RenderOpt
     if _holds(out, rendered):
         result = _result(document, label, variables["gateway_proxy_model"], sorted(rendered), out)
         result.changed, result.nginx_test = False, "skipped (unchanged)"
+        result.render_seconds = round(time.monotonic() - started, 3)
+        return result
+    if check:
+        result = _result(document, label, variables["gateway_proxy_model"], sorted(rendered), out)
+        result.nginx_test, result.diff = "skipped (check)", _diff(out, rendered)
         result.render_seconds = round(time.monotonic() - started, 3)
         return result
     staging = _stage(out, rendered, options)
@@ -150,6 +162,22 @@ def _holds(out: Path, rendered: dict[str, str]) -> bool:
         return all((out / name).read_text(encoding="utf-8") == text for name, text in rendered.items())
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def _diff(out: Path, rendered: dict[str, str]) -> str:
+    """DIR's configuration files against the rendering (files NGINX would no longer load included)."""
+    present = {str(p.relative_to(out)) for p in out.rglob("*.conf") if p.is_file()} if out.is_dir() else set()
+    lines: list[str] = []
+    for name in sorted(present | set(rendered)):
+        try:
+            before = (out / name).read_text(encoding="utf-8", errors="replace") if name in present else ""
+        except OSError:
+            before = ""
+        after = rendered.get(name, "")
+        lines += difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), f"{out}/{name}", f"{out}/{name}"
+        )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
 # What NGINX loads besides the rendered files, in the order a person fixes them: the gateway's

@@ -132,3 +132,20 @@ def test_route_dispatch_decides_as_the_reference_router_on_route_edges(identitie
             nginx.stop()
     finally:
         upstream.stop()
+
+
+def test_check_says_what_would_change_and_writes_nothing(identities, tmp_path):
+    policy = pb.uniform_policy(3, "GET")
+    options = render_options(tmp_path, identities, free_port())
+    out = tmp_path / "gw"
+    render_gateway(policy, out, options)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert render_gateway(policy, out, options, check=True).changed is False
+    server = out / "gateway" / "server.conf"
+    server.write_text(server.read_text() + "# edited by hand\n")
+    checked = render_gateway(policy, out, options, check=True)
+    assert checked.changed is True and checked.nginx_test == "skipped (check)"
+    assert f"--- {out}/gateway/server.conf" in checked.diff and "-# edited by hand" in checked.diff
+    assert not (tmp_path / "gw.prev").exists()
+    assert server.read_text().endswith("# edited by hand\n")  # nothing was written
+    assert {p for p in out.rglob("*") if p.is_file()} == set(before)
