@@ -82,6 +82,7 @@ def provision(
         return
     if problems:
         _fail_preflight(problems)
+    progress("provision: preflight passed (bundle, inventory and variables, policy, vault, TLS files, reach)")
     _run(inventory, playbook, limit, tags, check, diff, serial, runs_dir, vault, as_json)
 
 
