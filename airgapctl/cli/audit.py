@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from airgapctl.cli.audit_fleet import fleet
 from airgapctl.errors import BadInputError
 from airgapctl.output import print_json, print_table
 
@@ -165,6 +166,9 @@ def run(
         drift=drift, selftest_record=selftest_record,
     )  # fmt: skip
 
+
+# Beside run: the fleet audit runs each appliance's own (airgapctl.cli.audit_fleet says why apart).
+app.command("fleet")(fleet)
 
 SIM_POLICY_OPT = typer.Option(..., "--policy", help="Compiled policy whose clients and operations the logs use.")
 OUT_OPT = typer.Option(..., "--out", help="Directory for the day files, gateway/ and truth.json.")

@@ -41,6 +41,8 @@ class Request:
     # airgapctl drift: check and diff mode, each result's redacted diff and check-mode facts kept
     # (safe_event.drift_fields, safe_event.CHECK_FACTS).
     drift: bool = False
+    # More variables for the playbook (airgapctl audit fleet: where the reports are fetched to).
+    extravars: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -124,7 +126,7 @@ def run(
             limit=request.limit,
             tags=",".join(request.tags) or None,
             cmdline=" ".join(options) or None,
-            extravars={"airgap_serial": request.serial} if request.serial is not None else None,
+            extravars=_extravars(request),
             envvars=envvars,
             # The run() keyword of this name is overridden by the settings in 2.4: given here.
             settings={"suppress_output_file": True},
@@ -144,6 +146,13 @@ def run(
         _conclude(summary, tally, *status)
         record.write_summary(_plain(summary))
     return summary
+
+
+def _extravars(request: Request) -> dict[str, Any] | None:
+    extravars = {**request.extravars}
+    if request.serial is not None:
+        extravars["airgap_serial"] = request.serial
+    return extravars or None
 
 
 def _check_facts_envvars(path: Path) -> dict[str, str]:

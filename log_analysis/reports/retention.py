@@ -16,12 +16,12 @@ from airgapctl.errors import AirgapError
 REPORT_NAME = re.compile(r"^audit-(\d{8}T\d{6}Z)\.(json|html|md)$")
 
 
-def link_latest(directory: Path, written: list[Path]) -> list[Path]:
-    """Point ``latest.<ext>`` at each report just written; returns the links."""
+def link_latest(directory: Path, written: list[Path], name: str = "latest") -> list[Path]:
+    """Point ``<name>.<ext>`` (``latest.<ext>``) at each report just written; returns the links."""
     links = []
     for report in written:
-        link = directory / f"latest{report.suffix}"
-        temporary = directory / f".latest{report.suffix}.{os.getpid()}"
+        link = directory / f"{name}{report.suffix}"
+        temporary = directory / f".{name}{report.suffix}.{os.getpid()}"
         try:
             temporary.unlink(missing_ok=True)
             temporary.symlink_to(report.name)  # relative: the directory can be moved or mounted elsewhere
