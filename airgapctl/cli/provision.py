@@ -76,7 +76,10 @@ def provision(
     for what, path in (("inventory", inventory), ("playbook", playbook), ("vault password file", vault.password_file)):
         if path is not None and not path.exists():
             raise BadInputError(f"{what} {path} does not exist")
-    problems = _preflight(inventory, limit, vault)
+    from airgapctl.provision.record import deployed_bundles_dir
+
+    deployed, verified = deployed_bundles_dir(runs_dir), []
+    problems = _preflight(inventory, limit, vault, deployed, verified)
     if preflight_only:
         _report_preflight(inventory, problems, as_json)
         return
@@ -84,9 +87,16 @@ def provision(
         _fail_preflight(problems)
     progress("provision: preflight passed (bundle, inventory and variables, policy, vault, TLS files, reach)")
     _run(inventory, playbook, limit, tags, check, diff, serial, runs_dir, vault, as_json)
+    if not check and verified:
+        import datetime as dt
+
+        from airgapctl.provision.artifacts import record_deployed
+
+        # Only a run that succeeded: a failed roll-out may still be finished with the same bundle.
+        record_deployed(verified, deployed, dt.datetime.now(dt.UTC))
 
 
-def _preflight(inventory: Path, limit: str | None, vault: Any) -> list[dict[str, str]]:
+def _preflight(inventory: Path, limit: str | None, vault: Any, deployed: Path, verified: list) -> list[dict[str, str]]:
     from importlib import import_module
 
     try:
@@ -99,8 +109,9 @@ def _preflight(inventory: Path, limit: str | None, vault: Any) -> list[dict[str,
             hint="reinstall airgapctl",
         ) from None
     found = preflight.check(
-        inventory, limit=limit, vault_password_file=vault.password_file, vault_ids=list(vault.ids), reach=True
-    )
+        inventory, limit=limit, vault_password_file=vault.password_file, vault_ids=list(vault.ids), reach=True,
+        accepted_dir=deployed, verified=verified,
+    )  # fmt: skip
     return [{"where": str(p.where), "what": str(p.what), "fix": str(p.fix)} for p in found]
 
 

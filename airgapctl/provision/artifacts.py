@@ -24,9 +24,20 @@ def _days(delta: dt.timedelta) -> str:
 
 
 def check_bundle(
-    bundle: Path, pubkey: Path, where: str, margin_days: int, expected_name: str | None, now: dt.datetime
+    bundle: Path,
+    pubkey: Path,
+    where: str,
+    margin_days: int,
+    expected_name: str | None,
+    now: dt.datetime,
+    accepted_dir: Path | None = None,
+    verified: list[tuple[Path, Path]] | None = None,
 ) -> list[Problem]:
-    """The trust core's verification, committing nothing; a refusal carries its reason and exit code name."""
+    """The trust core's verification, committing nothing; a refusal carries its reason and exit code name.
+
+    ``accepted_dir``: the controller's record of the bundles its runs deployed; an older bundle than
+    the last one (or another of the same sequence) is refused. A bundle that passes is added to
+    ``verified``, for the run to record once it succeeded."""
     from airgapctl.bundle import trust
     from airgapctl.bundle.keys import signature_ok
     from airgapctl.errors import ExitCode
@@ -46,6 +57,11 @@ def check_bundle(
                 or f"check it with 'airgapctl bundle verify {shown(bundle)} --pubkey {shown(pubkey)} --check-only'",
             )
         ]
+    older = _older_than_deployed(verdict.manifest, verdict.manifest_sha256, accepted_dir)
+    if older:
+        return [Problem(older, where, "bring the newer bundle's media; the controller deployed it already")]
+    if verified is not None:
+        verified.append((bundle, pubkey))
     expires = verdict.manifest.get("expires")
     if expires is not None:
         left = trust.parse_utc(expires) - now
@@ -59,6 +75,40 @@ def check_bundle(
                 )
             ]
     return []
+
+
+def _older_than_deployed(manifest: Mapping[str, Any], digest: str, accepted_dir: Path | None) -> str | None:
+    from airgapctl.bundle import trust
+
+    if accepted_dir is None or not (accepted_dir / trust.STATE_FILE).exists():
+        return None
+    try:
+        last = trust.read_accepted(str(accepted_dir)).get(manifest["name"])
+    except trust.TrustError as error:
+        return f"the record of deployed bundles cannot be read: {one_line(error.message)}"
+    if last is None:
+        return None
+    same = manifest["sequence"] == last["sequence"] and digest == last["manifest_sha256"]
+    if manifest["sequence"] > last["sequence"] or same:
+        return None
+    what = "another bundle of the same" if manifest["sequence"] == last["sequence"] else "an older"
+    return (
+        f"the bundle {manifest['name']} sequence {manifest['sequence']} is {what} sequence than the last one "
+        f"provisioned from this controller (sequence {last['sequence']}, {last['accepted']}) [{accepted_dir}]"
+    )
+
+
+def record_deployed(verified: list[tuple[Path, Path]], accepted_dir: Path, now: dt.datetime) -> None:
+    """After a run that succeeded: its bundles become the last deployed (a check verifies them again)."""
+    from airgapctl.bundle import trust
+    from airgapctl.bundle.keys import signature_ok
+
+    for bundle, pubkey in dict.fromkeys(verified):
+        verdict = trust.verify(str(bundle), Path(pubkey), signature_ok, now, state_dir=None, commit=False)
+        with trust.state_lock(str(accepted_dir), create=True):
+            records = trust.read_accepted(str(accepted_dir))
+            if _older_than_deployed(verdict.manifest, verdict.manifest_sha256, accepted_dir) is None:
+                trust.record_accepted(str(accepted_dir), records, verdict.manifest, verdict.manifest_sha256, now)
 
 
 def load_policy_file(path: Path, where: str) -> tuple[dict[str, Any] | None, list[Problem]]:

@@ -65,8 +65,13 @@ def check(
     roles_dir: Path | None = None,
     now: dt.datetime | None = None,
     environ: Mapping[str, str] | None = None,
+    accepted_dir: Path | None = None,
+    verified: list[tuple[Path, Path]] | None = None,
 ) -> list[Problem]:
-    """Every problem found with ``inventory`` (a file or directory), in the order of the checks."""
+    """Every problem found with ``inventory`` (a file or directory), in the order of the checks.
+
+    ``accepted_dir``: the controller's record of deployed bundles (an older one is refused);
+    ``verified`` gets each bundle that passed, for the run to record."""
     inventory = Path(inventory)
     environ = os.environ if environ is None else environ
     now = now or dt.datetime.now(dt.UTC)
@@ -83,8 +88,7 @@ def check(
             problems += check_roles(host, roles_dir, inventory)
         problems += check_site(hosts, inventory, reported)
         for host in hosts:
-            if host.group == GATEWAYS:
-                problems += _check_files(host, inventory, now)
+            problems += _check_files(host, inventory, now, accepted_dir, verified)
 
     if reach and hosts:
         problems += check_reach(inventory, [h.name for h in hosts], _vault_args(vault_password_file, vault_ids))
@@ -153,7 +157,14 @@ def _int(host: HostVars, name: str, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
 
 
-def _check_files(host: HostVars, inventory: Path, now: dt.datetime) -> list[Problem]:
+def _check_files(
+    host: HostVars,
+    inventory: Path,
+    now: dt.datetime,
+    accepted_dir: Path | None = None,
+    verified: list[tuple[Path, Path]] | None = None,
+) -> list[Problem]:
+    """The bundle every host takes; on a gateway also its policy, credentials and TLS files."""
     problems: list[Problem] = []
     margin = _int(host, "airgap_expiry_margin_days", DEFAULT_MARGIN_DAYS)
 
@@ -161,7 +172,10 @@ def _check_files(host: HostVars, inventory: Path, now: dt.datetime) -> list[Prob
     if bundle is not None and pubkey is not None:
         name = host.value("airgap_repo_bundle_name", "")
         expected = name if isinstance(name, str) and name else None
-        problems += check_bundle(bundle, pubkey, host.where("airgap_repo_bundle_src", inventory), margin, expected, now)
+        where = host.where("airgap_repo_bundle_src", inventory)
+        problems += check_bundle(bundle, pubkey, where, margin, expected, now, accepted_dir, verified)
+    if host.group != GATEWAYS:
+        return problems
 
     policy_path = _path(host, "gateway_proxy_policy_src")
     if policy_path is not None:

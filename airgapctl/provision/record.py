@@ -34,6 +34,11 @@ def default_runs_dir() -> Path:
     return Path(state) / "airgapctl" / "runs"
 
 
+def deployed_bundles_dir(runs_dir: Path | None) -> Path:
+    """Beside the runs: the controller's record of the last bundle its runs deployed, per name."""
+    return (runs_dir or default_runs_dir()).parent / "deployed-bundles"
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 

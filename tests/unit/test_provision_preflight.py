@@ -454,3 +454,24 @@ def test_limit_restricts_the_hosts(tmp_path, artifacts):
     }
     site = make_site(tmp_path, artifacts, hosts=hosts)
     assert _lines(run(site, artifacts, reach=True, limit="gw-01")) == []
+
+
+def test_a_bundle_older_than_the_last_deployed_is_refused(tmp_path, artifacts):
+    from airgapctl.provision.artifacts import record_deployed
+
+    private, public = make_keys(tmp_path / "keys")
+    first, second = (make_bundle(tmp_path / f"b{n}", private, sequence=n) for n in (1, 2))
+    site = make_site(tmp_path, artifacts)
+    where = _set(site, "group_vars/all/main.yml", airgap_repo_bundle_src=str(first), airgap_repo_pubkey_src=str(public))
+    deployed = tmp_path / "deployed-bundles"
+    assert _lines(run(site, artifacts, accepted_dir=deployed)) == []  # nothing deployed yet
+    record_deployed([(first, public)], deployed, CHECKED_AT)
+    verified: list = []
+    assert _lines(run(site, artifacts, accepted_dir=deployed, verified=verified)) == []  # the same again: a re-run
+    assert verified == [(first, public)]
+    record_deployed([(second, public)], deployed, CHECKED_AT)
+    problem = only(run(site, artifacts, accepted_dir=deployed))
+    assert problem.where == f"{shown(where)}: airgap_repo_bundle_src"
+    assert "sequence 1 is an older sequence than the last one provisioned from this controller (sequence 2" in (
+        problem.what
+    )

@@ -95,9 +95,9 @@ def stand_in_preflight(monkeypatch):
     module = types.ModuleType("airgapctl.provision.preflight")
     module.problems = []
 
-    def check(inventory, *, limit, vault_password_file, vault_ids, reach):
+    def check(inventory, *, limit, vault_password_file, vault_ids, reach, accepted_dir, verified):
         calls.append({"inventory": inventory, "limit": limit, "vault_password_file": vault_password_file,
-                      "vault_ids": vault_ids, "reach": reach})  # fmt: skip
+                      "vault_ids": vault_ids, "reach": reach, "accepted_dir": accepted_dir})  # fmt: skip
         return list(module.problems)
 
     module.check = check
@@ -317,6 +317,7 @@ def test_preflight_only_runs_nothing(cli, site, stand_in_preflight):
     assert not site.runs.exists()
     call = stand_in_preflight.calls[0]
     assert (call["inventory"], call["vault_password_file"], call["vault_ids"]) == (site.inventory, site.playbook, [])
+    assert call["accepted_dir"] == site.runs.parent / "deployed-bundles"  # beside the runs
     stand_in_preflight.problems = [types.SimpleNamespace(what="bad", where="here", fix="mend it")]
     as_json = cli(*site.args("--preflight-only", "--json"))
     assert as_json.exit_code == ExitCode.BAD_INPUT
