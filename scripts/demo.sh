@@ -53,8 +53,9 @@ echo
 
 echo "== 5. provision from the bundle: airgapctl provision -i inventory/lab"
 # Preflight first (bundle, inventory, policy, vault, certificates, reach), then the site playbook.
-if ! airgapctl provision -i inventory/lab --vault-password-file .cache/demo/vault-pass; then
-  echo "demo: provisioning failed (output above; its record is under /var/lib/airgap/runs)" >&2
+# The demo's controller keeps its runs (and the record of the bundles it deployed) with the demo.
+if ! airgapctl provision -i inventory/lab --vault-password-file .cache/demo/vault-pass --runs-dir "$demo/runs"; then
+  echo "demo: provisioning failed (output above; its record is under $demo/runs)" >&2
   exit 1
 fi
 echo
