@@ -3,7 +3,9 @@
 ``audit run`` is the scheduled audit (its body is airgapctl.cli.audit_run, which the entry point also
 runs without Typer for a plain command line); ``audit simulate`` writes realistic logs with injected
 incidents (and their ground truth) to tune thresholds or demo it; ``audit detectors`` lists what
-runs. The work is done by log_analysis (pipeline.run_audit, simulate.simulate).
+runs; ``audit fleet`` runs every gateway's own audit through Ansible and merges their reports
+(its body is airgapctl.cli.audit_fleet). The work is done by log_analysis (pipeline.run_audit,
+simulate.simulate).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from pathlib import Path
 
 import typer
 
-from airgapctl.cli.audit_fleet import fleet
 from airgapctl.errors import BadInputError
 from airgapctl.output import print_json, print_table
 
@@ -167,8 +168,69 @@ def run(
     )  # fmt: skip
 
 
-# Beside run: the fleet audit runs each appliance's own (airgapctl.cli.audit_fleet says why apart).
-app.command("fleet")(fleet)
+# audit fleet's own options; those of provision's it shares are repeated here, so that this group
+# loads no other group's module.
+FLEET_INVENTORY_OPT = typer.Option(..., "-i", "--inventory", metavar="INVENTORY", help="The site's Ansible inventory.")
+FLEET_LIMIT_OPT = typer.Option(
+    None, "--limit", metavar="PATTERN", help="Only the gateways matching PATTERN (as Ansible's)."
+)
+FLEET_REPORT_DIR_OPT = typer.Option(
+    None, "--report-dir", metavar="DIR", show_default=False,
+    help="Where the site report (fleet-<time>.json/.md/.html, fleet-latest.* links) and each appliance's "
+    "reports (hosts/<host>/) are written. [default: /var/lib/airgap/fleet as root, "
+    "else $XDG_STATE_HOME/airgapctl/fleet or ~/.local/state/airgapctl/fleet]",
+)  # fmt: skip
+FLEET_PLAYBOOK_OPT = typer.Option(
+    None, "--playbook", metavar="PATH", show_default=False,
+    help="The playbook each appliance audits with. [default: the toolkit's playbooks/audit_fleet.yml]",
+)  # fmt: skip
+FLEET_RUNS_DIR_OPT = typer.Option(
+    None, "--runs-dir", metavar="DIR", show_default=False,
+    help="Where the Ansible run's record is written, as provision's. [default: /var/lib/airgap/runs as root, "
+    "else $XDG_STATE_HOME/airgapctl/runs or ~/.local/state/airgapctl/runs]",
+)  # fmt: skip
+FLEET_VAULT_FILE_OPT = typer.Option(
+    None, "--vault-password-file", metavar="FILE", show_default=False,
+    help="The vault password file. [default: ANSIBLE_VAULT_PASSWORD_FILE]",
+)  # fmt: skip
+FLEET_VAULT_ID_OPT = typer.Option(
+    None, "--vault-id", metavar="LABEL@FILE", show_default=False,
+    help="A vault identity and its password file; repeatable. [default: ANSIBLE_VAULT_IDENTITY_LIST]",
+)  # fmt: skip
+
+
+# A command of its own, not an `audit run --fleet`: run audits logs on this machine (and its plain
+# command line runs without Typer: airgapctl.cli.audit_run); fleet reads an inventory and runs Ansible.
+@app.command("fleet")
+def fleet(
+    inventory: Path = FLEET_INVENTORY_OPT,
+    limit: str | None = FLEET_LIMIT_OPT,
+    report_dir: Path | None = FLEET_REPORT_DIR_OPT,
+    fail_on: str = FAIL_ON_OPT,
+    as_json: bool = JSON_OPT,
+    playbook: Path | None = FLEET_PLAYBOOK_OPT,
+    runs_dir: Path | None = FLEET_RUNS_DIR_OPT,
+    vault_password_file: Path | None = FLEET_VAULT_FILE_OPT,
+    vault_id: list[str] | None = FLEET_VAULT_ID_OPT,
+) -> None:
+    """Audit every gateway appliance where its logs are, in parallel, and merge their reports into one site report.
+
+    Each gateway of INVENTORY runs its audit service (the audit_schedule role's airgap-audit.service)
+    now; the reports it writes are fetched into --report-dir as hosts/<host>/audit-<time>.<format>
+    and merged into fleet-<time>.json, .md and .html (fleet-latest.* link to the newest): a table
+    per appliance and every finding with the appliance it came from. Progress goes to stderr; the
+    Ansible run is recorded under --runs-dir as provision's are. Exit 0 when every appliance's
+    audit ran and reported, 1 when a finding reaches --fail-on, 2 on bad input or an inventory
+    that does not load (nothing is run), 4 when an appliance failed, was unreachable or sent no
+    valid report (the site report covers the others).
+    """
+    from airgapctl.cli.audit_fleet import run_command
+
+    run_command(
+        inventory=inventory, limit=limit, report_dir=report_dir, fail_on=fail_on, as_json=as_json,
+        playbook=playbook, runs_dir=runs_dir, vault_password_file=vault_password_file, vault_id=vault_id,
+    )  # fmt: skip
+
 
 SIM_POLICY_OPT = typer.Option(..., "--policy", help="Compiled policy whose clients and operations the logs use.")
 OUT_OPT = typer.Option(..., "--out", help="Directory for the day files, gateway/ and truth.json.")

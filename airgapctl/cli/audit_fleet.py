@@ -1,9 +1,6 @@
-"""``airgapctl audit fleet``: every gateway appliance audits its own logs now, through Ansible, and
-their reports are merged into one site report (airgapctl.provision.audit_fleet).
-
-A command of its own, not an ``audit run --fleet``: ``audit run`` reads logs on this machine and
-its plain command line runs without Typer (airgapctl.cli.audit_run), where the fleet audit reads
-an inventory and runs Ansible; the two share no option but --fail-on and --json.
+"""``airgapctl audit fleet``'s body (its options are declared in airgapctl.cli.audit): every gateway
+appliance audits its own logs now, through Ansible, and their reports are merged into one site
+report (airgapctl.provision.audit_fleet).
 """
 
 from __future__ import annotations
@@ -11,56 +8,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import typer
-
-from airgapctl.cli.provision import INVENTORY_OPT, LIMIT_OPT, RUNS_DIR_OPT, VAULT_FILE_OPT, VAULT_ID_OPT
 from airgapctl.errors import AuditFindingsError, BadInputError, ProvisionFailedError
 from airgapctl.output import print_json, print_table, progress
 
 TABLE = ["host", "status", "lines", "critical", "high", "medium", "low", "info"]
 
-PLAYBOOK_OPT = typer.Option(
-    None, "--playbook", metavar="PATH", show_default=False,
-    help="The playbook each appliance audits with. [default: the toolkit's playbooks/audit_fleet.yml]",
-)  # fmt: skip
-REPORT_DIR_OPT = typer.Option(
-    None, "--report-dir", metavar="DIR", show_default=False,
-    help="Where the site report (fleet-<time>.json/.md/.html, fleet-latest.* links) and each appliance's "
-    "reports (hosts/<host>/) are written. [default: /var/lib/airgap/fleet as root, "
-    "else $XDG_STATE_HOME/airgapctl/fleet or ~/.local/state/airgapctl/fleet]",
-)  # fmt: skip
-FAIL_ON_OPT = typer.Option(
-    "high", "--fail-on", metavar="SEVERITY",
-    help="Exit 1 when a finding of any appliance reaches this severity (info, low, medium, high, critical) "
-    "or 'none' never to.",
-)  # fmt: skip
-JSON_OPT = typer.Option(False, "--json", help="Print one JSON document (the site report) instead of the table.")
 
-
-def fleet(
-    inventory: Path = INVENTORY_OPT,
-    limit: str | None = LIMIT_OPT,
-    report_dir: Path | None = REPORT_DIR_OPT,
-    fail_on: str = FAIL_ON_OPT,
-    as_json: bool = JSON_OPT,
-    playbook: Path | None = PLAYBOOK_OPT,
-    runs_dir: Path | None = RUNS_DIR_OPT,
-    vault_password_file: Path | None = VAULT_FILE_OPT,
-    vault_id: list[str] | None = VAULT_ID_OPT,
+def run_command(
+    *,
+    inventory: Path,
+    limit: str | None,
+    report_dir: Path | None,
+    fail_on: str,
+    as_json: bool,
+    playbook: Path | None,
+    runs_dir: Path | None,
+    vault_password_file: Path | None,
+    vault_id: list[str] | None,
 ) -> None:
-    """Audit every gateway appliance where its logs are, in parallel, and merge their reports into one site report.
-
-    Each gateway of INVENTORY runs its audit service (the audit_schedule role's airgap-audit.service)
-    now; the reports it writes are fetched into --report-dir as hosts/<host>/audit-<time>.<format>
-    and merged into fleet-<time>.json, .md and .html (fleet-latest.* link to the newest): a table
-    per appliance and every finding with the appliance it came from. Progress goes to stderr; the
-    Ansible run is recorded under --runs-dir as provision's are. Exit 0 when every appliance's
-    audit ran and reported, 1 when a finding reaches --fail-on, 2 on bad input or an inventory
-    that does not load (nothing is run), 4 when an appliance failed, was unreachable or sent no
-    valid report (the site report covers the others).
-    """
+    """Run the fleet audit and report it; ProvisionFailedError when an appliance sent no valid
+    report, AuditFindingsError when a finding reaches --fail-on."""
     from airgapctl.provision import audit_fleet
     from airgapctl.provision.ansible_env import Vault
+    from airgapctl.provision.record import default_runs_dir
     from log_analysis.options import parse_fail_on
 
     threshold = parse_fail_on(fail_on)
@@ -72,8 +42,6 @@ def fleet(
     if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
         raise BadInputError(f"--report-dir {report_dir} is not a directory")
     _check_inventory(inventory, limit, vault)
-    from airgapctl.provision.record import default_runs_dir
-
     result = audit_fleet.run_fleet(
         inventory.resolve(), playbook.resolve(), (report_dir or audit_fleet.default_report_dir()).absolute(),
         runs_dir or default_runs_dir(), vault, limit=limit,
