@@ -12,12 +12,14 @@ from tests.integration.conftest import run_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.molecule]
 
-# Every scenario of every role: (role, scenario), the default one first.
+REPO = Path(__file__).parents[2]
+# Every scenario of every role: (role, scenario), the default one first; then the playbooks' own
+# (the whole site), as ("playbooks", scenario).
 SCENARIOS = sorted(
-    ((p.parts[-4], p.parts[-2]) for p in Path(__file__).parents[2].glob("roles/*/molecule/*/molecule.yml")),
+    ((p.parts[-4], p.parts[-2]) for p in REPO.glob("roles/*/molecule/*/molecule.yml")),
     key=lambda pair: (pair[0], pair[1] != "default", pair[1]),
-)
-ROLES = sorted({role for role, _ in SCENARIOS})
+) + sorted(("playbooks", p.parts[-2]) for p in REPO.glob("playbooks/molecule/*/molecule.yml"))
+ROLES = sorted({role for role, _ in SCENARIOS if role != "playbooks"})
 
 
 def _dependencies(repo: Path, role: str) -> set[str]:
@@ -36,9 +38,10 @@ def test_every_role_has_a_molecule_scenario_or_runs_in_those_of_the_roles_needin
 
 @pytest.mark.parametrize(("role", "scenario"), SCENARIOS, ids=[f"{r}-{s}" for r, s in SCENARIOS])
 def test_molecule_scenario_passes(role, scenario, repo, lab_image, test_bundle):
+    project = repo / "playbooks" if role == "playbooks" else repo / "roles" / role
     proc = run_tool(
         ["molecule", "test", "--scenario-name", scenario],
-        cwd=repo / "roles" / role,
+        cwd=project,
         timeout=1500,
         extra_env=test_bundle.env(),
     )
@@ -46,7 +49,7 @@ def test_molecule_scenario_passes(role, scenario, repo, lab_image, test_bundle):
     assert proc.returncode == 0, output[-6000:]
     for step in ("converge", "idempotence", "check", "verify"):
         assert f"{step}: Executed: Successful" in output, f"molecule step {step} did not succeed"
-    for canary in _canaries(repo / "roles" / role):
+    for canary in _canaries(project):
         assert canary not in output, f"a secret value reached the Ansible output of {role}'s scenario"
     # Scenarios that make their canaries at run time make them canary-<16 hex digits>.
     assert not re.search(r"canary-[0-9a-f]{16}", output), f"a secret value reached the output of {role}'s scenario"
