@@ -11,16 +11,7 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 TOOLKIT = runpy.run_path(str(HERE / "airgapctl" / "bundle_build" / "toolkit_parts.py"))
-PARTS, CARRIED = TOOLKIT["TOOLKIT_PARTS"], TOOLKIT["carried"]
-CACHES = shutil.ignore_patterns("__pycache__", "*.pyc")
-
-
-def not_carried(directory: str, names: list[str]) -> set[str]:
-    """Caches, and files holding sealed credentials (toolkit_parts.carried)."""
-    skipped = set(CACHES(directory, names))
-    return skipped | {
-        n for n in names if n not in skipped and Path(directory, n).is_file() and not CARRIED(Path(directory, n))
-    }
+PARTS, TOOLKIT_TREE = TOOLKIT["TOOLKIT_PARTS"], TOOLKIT["toolkit_tree"]
 
 
 class BuildPyWithToolkit(build_py):
@@ -33,10 +24,14 @@ class BuildPyWithToolkit(build_py):
         target.mkdir(parents=True)
         for part in PARTS:
             source = HERE / part
-            if source.is_dir():
-                shutil.copytree(source, target / part, ignore=not_carried)
-            else:
+            if not source.is_dir():
                 shutil.copy2(source, target / part)
+                continue
+            # The files a bundle's toolkit carries (toolkit_parts.toolkit_tree), no others.
+            for path in TOOLKIT_TREE(source):
+                copy = target / part / path.relative_to(source)
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, copy)
 
 
 setup(cmdclass={"build_py": BuildPyWithToolkit})

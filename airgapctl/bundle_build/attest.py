@@ -11,8 +11,8 @@ from typing import Any
 
 from airgapctl.bundle.attestation import ATTESTATION_SCHEMA, ATTESTED_PARTS, toolkit_digest
 from airgapctl.bundle_build.assemble import default_project_dir
-from airgapctl.bundle_build.build import tree_files
 from airgapctl.bundle_build.bundle_file import sha256_file
+from airgapctl.bundle_build.toolkit_parts import toolkit_tree
 from airgapctl.errors import BadInputError
 
 MOLECULE_TEST = "test_molecule_scenario_passes["
@@ -22,7 +22,7 @@ def project_toolkit_digest(project: Path) -> str:
     """The digest of the roles and playbooks as the bundle's toolkit section will carry them."""
     files = []
     for part in ATTESTED_PARTS:
-        files += [(p.relative_to(project).as_posix(), sha256_file(p)) for p in tree_files(project / part)]
+        files += [(p.relative_to(project).as_posix(), sha256_file(p)) for p in toolkit_tree(project / part)]
     return toolkit_digest(files)
 
 

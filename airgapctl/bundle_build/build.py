@@ -17,10 +17,8 @@ from airgapctl.bundle_build import apt_fetch, collections, wheels
 from airgapctl.bundle_build.bundle_file import BundleFile, sha256_file
 from airgapctl.bundle_build.inputs import TOOLKIT_PARTS, ResolvedInputs, toolkit_part
 from airgapctl.bundle_build.sbom import Component, deb_purl, wheel_component
-from airgapctl.bundle_build.toolkit_parts import carried
+from airgapctl.bundle_build.toolkit_parts import folder_files, toolkit_tree
 from airgapctl.progress import Reporter
-
-SKIP_NAMES = {"__pycache__", ".pytest_cache", ".molecule", ".cache"}
 
 
 @dataclass
@@ -100,12 +98,8 @@ def _copy_file(source: Path, bundle_path: str, staged: StagedBundle, kind: str) 
 
 
 def tree_files(source: Path) -> list[Path]:
-    """Regular files under source, links and caches left out: what a bundle carries of a folder.
-
-    Only the names below source count: a toolkit installed in a venv under ~/.cache is no cache.
-    """
-    files = [p for p in sorted(source.rglob("*")) if p.is_file() and not p.is_symlink()]
-    return [p for p in files if not SKIP_NAMES & set(p.relative_to(source).parts)]
+    """Regular files under source, links and caches left out (toolkit_parts.folder_files)."""
+    return folder_files(source)
 
 
 def _copy_tree(source: Path, prefix: str, staged: StagedBundle, kind: str) -> None:
@@ -138,10 +132,10 @@ def toolkit_files(toolkit: Path) -> list[tuple[Path, str]]:
     for part in TOOLKIT_PARTS:
         source = toolkit_part(toolkit, part)
         if source.is_dir():
-            files += [(path, f"toolkit/{part}/{path.relative_to(source).as_posix()}") for path in tree_files(source)]
+            files += [(path, f"toolkit/{part}/{path.relative_to(source).as_posix()}") for path in toolkit_tree(source)]
         else:
             files.append((source, f"toolkit/{part}"))
-    return [(path, relative) for path, relative in files if carried(path)]
+    return files
 
 
 def stage_toolkit(staged: StagedBundle, toolkit: Path) -> None:

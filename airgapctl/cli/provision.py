@@ -87,7 +87,8 @@ def provision(
         _fail_preflight(problems)
     progress("provision: preflight passed (bundle, inventory and variables, policy, vault, TLS files, reach)")
     _run(inventory, playbook, limit, tags, check, diff, serial, runs_dir, vault, as_json)
-    if not check and verified:
+    # Not with --tags: the run may have skipped the bundle's roles.
+    if not check and not tags and verified:
         import datetime as dt
 
         from airgapctl.provision.artifacts import record_deployed

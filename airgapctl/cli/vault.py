@@ -26,7 +26,7 @@ FILE_OPT = typer.Option(
     ...,
     "--file",
     "-f",
-    help="The credentials file, e.g. inventory/SITE/group_vars/appliances/credentials.yml.",
+    help="The credentials file, e.g. inventory/SITE/group_vars/gateways/vault.yml.",
 )
 NAME_ARG = typer.Argument(..., help="Credential name, as access.yml's upstream credential names it.")
 HEADER_OPT = typer.Option(

@@ -45,7 +45,7 @@ class Vault:
                     hint="give a password file: --vault-id LABEL@FILE or --vault-password-file FILE",
                 )
         # ansible-playbook runs in the run's own directory: a relative path would name nothing there.
-        password_file = password_file.absolute() if password_file is not None else None
+        password_file = password_file.expanduser().absolute() if password_file is not None else None
         return cls(password_file, tuple(_absolute_id(vault_id) for vault_id in ids))
 
     def envvars(self) -> dict[str, str]:
@@ -59,7 +59,7 @@ class Vault:
 
 def _absolute_id(vault_id: str) -> str:
     label, at, source = vault_id.rpartition("@")
-    return f"{label}{at}{Path(source).absolute()}" if source else vault_id
+    return f"{label}{at}{Path(source).expanduser().absolute()}" if source else vault_id
 
 
 def ansible_envvars(vault: Vault, toolkit: Path | None = None) -> dict[str, str]:

@@ -35,8 +35,8 @@ def default_runs_dir() -> Path:
 
 
 def deployed_bundles_dir(runs_dir: Path | None) -> Path:
-    """Beside the runs: the controller's record of the last bundle its runs deployed, per name."""
-    return (runs_dir or default_runs_dir()).parent / "deployed-bundles"
+    """In the runs directory (0700, airgapctl's own): the record of the last bundle its runs deployed."""
+    return (runs_dir or default_runs_dir()) / "deployed-bundles"
 
 
 def utc_now() -> str:

@@ -225,6 +225,11 @@ def test_sealed_credentials_never_travel_with_the_toolkit(tmp_path):
     (vars_dir / "vault.yml").write_text(
         "secrets_credentials:\n  t:\n    value: !vault |\n      $ANSIBLE_VAULT;1.2;AES256;x\n"
     )
+    (tmp_path / "inventory" / "site" / "vault-pass").write_text("the password\n")
+    (tmp_path / "roles" / "README.md").write_text("A sealed value:\n\n    $ANSIBLE_VAULT;1.2;AES256;airgap\n")
+    (tmp_path / "roles" / "env.yml").write_text("x: ${ANSIBLE_VAULT_PASSWORD_FILE}\n")
     carried = {relative for _, relative in toolkit_files(tmp_path)}
     assert "toolkit/inventory/site/group_vars/gateways/main.yml" in carried
-    assert not any(relative.endswith("vault.yml") for relative in carried)
+    assert not any(relative.endswith(("vault.yml", "vault-pass")) for relative in carried)
+    # Documentation may show the format, and a variable's name is no credential.
+    assert {"toolkit/roles/README.md", "toolkit/roles/env.yml"} <= carried

@@ -317,7 +317,7 @@ def test_preflight_only_runs_nothing(cli, site, stand_in_preflight):
     assert not site.runs.exists()
     call = stand_in_preflight.calls[0]
     assert (call["inventory"], call["vault_password_file"], call["vault_ids"]) == (site.inventory, site.playbook, [])
-    assert call["accepted_dir"] == site.runs.parent / "deployed-bundles"  # beside the runs
+    assert call["accepted_dir"] == site.runs / "deployed-bundles"  # in the runs directory
     stand_in_preflight.problems = [types.SimpleNamespace(what="bad", where="here", fix="mend it")]
     as_json = cli(*site.args("--preflight-only", "--json"))
     assert as_json.exit_code == ExitCode.BAD_INPUT
