@@ -168,8 +168,10 @@ def _run(
     if summary.outcome == runner.OUTCOME_FAILED:
         named = [f"failed: {', '.join(summary.failed_hosts)}"] if summary.failed_hosts else []
         named += [f"unreachable: {', '.join(summary.unreachable_hosts)}"] if summary.unreachable_hosts else []
-        first = summary.failures[0] if summary.failures else None
-        named += [f"first: {first['host']}: {first['task']}: {first['message']}"] if first else []
+        # The last failure is the one that stopped its host: a rescued one (a failed self-test
+        # before its roll-back) comes before it.
+        last = summary.failures[-1] if summary.failures else None
+        named += [f"{last['host']}: {last['task']}: {last['message']}"] if last else []
         raise ProvisionFailedError(
             f"provision stopped: {'; '.join(named)}",
             hint=f"the failing tasks are named above and in {summary.directory}/events.jsonl",

@@ -46,7 +46,7 @@ def test_molecule_scenario_passes(role, scenario, repo, lab_image, test_bundle):
         extra_env=test_bundle.env(),
     )
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
+    assert proc.returncode == 0, _failure(output)
     for step in ("converge", "idempotence", "check", "verify"):
         assert f"{step}: Executed: Successful" in output, f"molecule step {step} did not succeed"
     for canary in _canaries(project):
@@ -62,3 +62,10 @@ def _canaries(role_dir: Path) -> list[str]:
         return []
     values = yaml.safe_load(shared.read_text()) or {}
     return [str(v) for k, v in values.items() if k.startswith("canary") and "{{" not in str(v)]
+
+
+def _failure(output: str) -> str:
+    """The first failed task's lines and the end: the destroy step that follows would push it out."""
+    first = re.search(r"^(fatal|failed): .*$", output, re.MULTILINE)
+    shown = output[max(0, first.start() - 500) : first.start() + 3000] + "\n...\n" if first else ""
+    return shown + output[-4000:]

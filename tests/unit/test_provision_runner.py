@@ -182,7 +182,7 @@ def test_a_failing_host_exits_provision_failed_and_is_named(cli, site, emitted):
     assert result.exit_code == ExitCode.PROVISION_FAILED == 4
     assert "provision:   h1: FAILED (5 done, 1 changed, 1 failed)" in result.stderr
     assert "provision:     asked to" in result.stderr.splitlines()  # what the task said, under its line
-    assert "airgapctl: error: provision stopped: failed: h1; first: h1: Fail where asked: asked to" in (
+    assert "airgapctl: error: provision stopped: failed: h1; h1: Fail where asked: asked to" in (
         result.stderr.splitlines()
     )
     assert site.summary()["failures"] == [{"host": "h1", "task": "Fail where asked", "message": "asked to"}]
