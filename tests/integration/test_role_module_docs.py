@@ -17,6 +17,7 @@ MODULES = sorted(Path(__file__).parents[2].glob("roles/*/library/*.py"))
 RETURNS = {
     "airgap_bundle_verify": {"name", "sequence", "manifest_sha256", "rejected", "exit_code"},
     "airgap_credential": {"path", "name", "header", "hint"},
+    "airgap_gateway_render": {"rc", "stdout", "stderr"},
 }
 
 
