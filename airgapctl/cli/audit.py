@@ -17,6 +17,7 @@ import typer
 
 from airgapctl.errors import BadInputError
 from airgapctl.output import print_json, print_table
+from airgapctl.provision.options import INVENTORY_OPT, RUNS_DIR_OPT, VAULT_FILE_OPT, VAULT_ID_OPT
 
 app = typer.Typer(
     help="Scan stored gateway access logs for anomalies and policy drift and write offline reports.",
@@ -168,9 +169,7 @@ def run(
     )  # fmt: skip
 
 
-# audit fleet's own options; those of provision's it shares are repeated here, so that this group
-# loads no other group's module.
-FLEET_INVENTORY_OPT = typer.Option(..., "-i", "--inventory", metavar="INVENTORY", help="The site's Ansible inventory.")
+# audit fleet's own options; the inventory, runs and vault ones are provision's (airgapctl.provision.options).
 FLEET_LIMIT_OPT = typer.Option(
     None, "--limit", metavar="PATTERN", help="Only the gateways matching PATTERN (as Ansible's)."
 )
@@ -184,34 +183,21 @@ FLEET_PLAYBOOK_OPT = typer.Option(
     None, "--playbook", metavar="PATH", show_default=False,
     help="The playbook each appliance audits with. [default: the toolkit's playbooks/audit_fleet.yml]",
 )  # fmt: skip
-FLEET_RUNS_DIR_OPT = typer.Option(
-    None, "--runs-dir", metavar="DIR", show_default=False,
-    help="Where the Ansible run's record is written, as provision's. [default: /var/lib/airgap/runs as root, "
-    "else $XDG_STATE_HOME/airgapctl/runs or ~/.local/state/airgapctl/runs]",
-)  # fmt: skip
-FLEET_VAULT_FILE_OPT = typer.Option(
-    None, "--vault-password-file", metavar="FILE", show_default=False,
-    help="The vault password file. [default: ANSIBLE_VAULT_PASSWORD_FILE]",
-)  # fmt: skip
-FLEET_VAULT_ID_OPT = typer.Option(
-    None, "--vault-id", metavar="LABEL@FILE", show_default=False,
-    help="A vault identity and its password file; repeatable. [default: ANSIBLE_VAULT_IDENTITY_LIST]",
-)  # fmt: skip
 
 
 # A command of its own, not an `audit run --fleet`: run audits logs on this machine (and its plain
 # command line runs without Typer: airgapctl.cli.audit_run); fleet reads an inventory and runs Ansible.
 @app.command("fleet")
 def fleet(
-    inventory: Path = FLEET_INVENTORY_OPT,
+    inventory: Path = INVENTORY_OPT,
     limit: str | None = FLEET_LIMIT_OPT,
     report_dir: Path | None = FLEET_REPORT_DIR_OPT,
     fail_on: str = FAIL_ON_OPT,
     as_json: bool = JSON_OPT,
     playbook: Path | None = FLEET_PLAYBOOK_OPT,
-    runs_dir: Path | None = FLEET_RUNS_DIR_OPT,
-    vault_password_file: Path | None = FLEET_VAULT_FILE_OPT,
-    vault_id: list[str] | None = FLEET_VAULT_ID_OPT,
+    runs_dir: Path | None = RUNS_DIR_OPT,
+    vault_password_file: Path | None = VAULT_FILE_OPT,
+    vault_id: list[str] | None = VAULT_ID_OPT,
 ) -> None:
     """Audit every gateway appliance where its logs are, in parallel, and merge their reports into one site report.
 

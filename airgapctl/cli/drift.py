@@ -8,17 +8,10 @@ from typing import Any
 
 import typer
 
-from airgapctl.cli.provision import (
-    INVENTORY_OPT,
-    LIMIT_OPT,
-    PLAYBOOK_OPT,
-    RUNS_DIR_OPT,
-    TAGS_OPT,
-    VAULT_FILE_OPT,
-    VAULT_ID_OPT,
-)
+from airgapctl.cli.provision import LIMIT_OPT, PLAYBOOK_OPT, TAGS_OPT
 from airgapctl.errors import BadInputError, DriftFoundError, ProvisionFailedError
 from airgapctl.output import print_json, print_table, progress
+from airgapctl.provision.options import INVENTORY_OPT, RUNS_DIR_OPT, VAULT_FILE_OPT, VAULT_ID_OPT
 
 EVENT = "drift.run"
 TABLE = ["host", "would change", "not checked"]

@@ -10,12 +10,12 @@ import typer
 
 from airgapctl.errors import BadInputError, EnvironmentProblem, ProvisionFailedError
 from airgapctl.output import print_json, print_table, progress
+from airgapctl.provision.options import INVENTORY_OPT, RUNS_DIR_OPT, VAULT_FILE_OPT, VAULT_ID_OPT
 
 EVENT = "provision.run"
 PREFLIGHT = "airgapctl.provision.preflight"  # imported when used: written apart from the runner
 TABLE = ["host", "ok", "changed", "failed", "unreachable", "skipped", "rescued"]
 
-INVENTORY_OPT = typer.Option(..., "-i", "--inventory", metavar="INVENTORY", help="The site's Ansible inventory.")
 PLAYBOOK_OPT = typer.Option(
     None, "--playbook", metavar="PATH", help="The playbook to run. [default: the toolkit's playbooks/site.yml]",
     show_default=False,
@@ -28,20 +28,7 @@ SERIAL_OPT = typer.Option(
     None, "--serial", min=1, metavar="N", help="Provision N hosts at a time; a failing host stops the roll-out."
 )
 JSON_OPT = typer.Option(False, "--json", help="Print one JSON document (the run's summary) instead of the table.")
-RUNS_DIR_OPT = typer.Option(
-    None, "--runs-dir", metavar="DIR", show_default=False,
-    help="Where each run's record is written. [default: /var/lib/airgap/runs as root, "
-    "else $XDG_STATE_HOME/airgapctl/runs or ~/.local/state/airgapctl/runs]",
-)  # fmt: skip
 PREFLIGHT_ONLY_OPT = typer.Option(False, "--preflight-only", help="Run the preflight checks only, change nothing.")
-VAULT_FILE_OPT = typer.Option(
-    None, "--vault-password-file", metavar="FILE", show_default=False,
-    help="The vault password file. [default: ANSIBLE_VAULT_PASSWORD_FILE]",
-)  # fmt: skip
-VAULT_ID_OPT = typer.Option(
-    None, "--vault-id", metavar="LABEL@FILE", show_default=False,
-    help="A vault identity and its password file; repeatable. [default: ANSIBLE_VAULT_IDENTITY_LIST]",
-)  # fmt: skip
 
 
 def register(root: typer.Typer) -> None:
