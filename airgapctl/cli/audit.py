@@ -3,7 +3,7 @@
 ``audit run`` is the scheduled audit (its body is airgapctl.cli.audit_run, which the entry point also
 runs without Typer for a plain command line); ``audit simulate`` writes realistic logs with injected
 incidents (and their ground truth) to tune thresholds or demo it; ``audit detectors`` lists what
-runs; ``audit fleet`` runs every gateway's own audit through Ansible and merges their reports
+runs. ``audit run --fleet`` runs every gateway's own audit through Ansible and merges their reports
 (its body is airgapctl.cli.audit_fleet). The work is done by log_analysis (pipeline.run_audit,
 simulate.simulate).
 """
@@ -17,7 +17,7 @@ import typer
 
 from airgapctl.errors import BadInputError
 from airgapctl.output import print_json, print_table
-from airgapctl.provision.options import INVENTORY_OPT, RUNS_DIR_OPT, VAULT_FILE_OPT, VAULT_ID_OPT
+from airgapctl.provision.options import FLEET_INVENTORY_OPT, RUNS_DIR_OPT, VAULT_FILE_OPT, VAULT_ID_OPT
 
 app = typer.Typer(
     help="Scan stored gateway access logs for anomalies and policy drift and write offline reports.",
@@ -26,10 +26,12 @@ app = typer.Typer(
 )
 
 LOGS_OPT = typer.Option(
-    ...,
+    None,
     "--logs",
     metavar="PATH",
-    help="Access log files or directories (JSON lines or combined, plain or .gz); several may follow one --logs.",
+    show_default=False,
+    help="Access log files or directories (JSON lines or combined, plain or .gz); several may follow one --logs."
+    " Required unless --fleet.",
 )
 MORE_LOGS_ARG = typer.Argument(
     None, metavar="[PATH]...", help="More log files, e.g. from a shell glob after --logs.", show_default=False
@@ -121,6 +123,21 @@ JSON_OPT = typer.Option(False, "--json", help="Print one JSON document instead o
 QUIET_OPT = typer.Option(False, "--quiet", help="No progress on stderr.")
 
 
+# A fleet audit's own options; the inventory, runs and vault ones are provision's (airgapctl.provision.options).
+FLEET_OPT = typer.Option(
+    False, "--fleet",
+    help="Audit every gateway of -i INVENTORY where its logs are (each runs its scheduled audit now, through "
+    "Ansible, in parallel) and merge their reports into one site report; see docs/fleet-audit.md.",
+)  # fmt: skip
+FLEET_LIMIT_OPT = typer.Option(
+    None, "--limit", metavar="PATTERN", help="With --fleet: only the gateways matching PATTERN (as Ansible's)."
+)
+FLEET_PLAYBOOK_OPT = typer.Option(
+    None, "--playbook", metavar="PATH", show_default=False,
+    help="With --fleet: the playbook each appliance audits with. [default: the toolkit's playbooks/audit_fleet.yml]",
+)  # fmt: skip
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="audit")
 
@@ -152,12 +169,29 @@ def run(
     params: list[str] | None = PARAM_OPT,
     as_json: bool = JSON_OPT,
     quiet: bool = QUIET_OPT,
+    fleet: bool = FLEET_OPT,
+    inventory: Path | None = FLEET_INVENTORY_OPT,
+    limit: str | None = FLEET_LIMIT_OPT,
+    playbook: Path | None = FLEET_PLAYBOOK_OPT,
+    runs_dir: Path | None = RUNS_DIR_OPT,
+    vault_password_file: Path | None = VAULT_FILE_OPT,
+    vault_id: list[str] | None = VAULT_ID_OPT,
 ) -> None:
     """Audit access logs against the policy and the learned baseline; exit 1 when a finding reaches --fail-on.
 
     Exit 2 when nothing could be judged: a file none of whose lines could be read (a wrong
     --log-format, not a log), or no line at all (empty files, nothing new since the last run).
     Every run that judged lines is also recorded as an airgap.audit.run event (docs/events.md).
+
+    With --fleet -i INVENTORY, every gateway of the inventory runs its audit service (the
+    audit_schedule role's airgap-audit.service) now, where its logs are; the reports are fetched
+    into --report-dir as hosts/<host>/audit-<time>.<format> and merged into fleet-<time>.json, .md
+    and .html (fleet-latest.* link to the newest): a table per appliance and every finding with
+    the appliance it came from. The Ansible run is recorded under --runs-dir as provision's are.
+    --report-dir defaults to /var/lib/airgap/fleet as root, else $XDG_STATE_HOME/airgapctl/fleet or
+    ~/.local/state/airgapctl/fleet. Exit 0 when every appliance reported, 1 when a finding reaches
+    --fail-on, 2 on bad input or an inventory that does not load (nothing is run), 4 when an
+    appliance failed, was unreachable or sent no valid report (the site report covers the others).
     """
     from airgapctl.cli.audit_run import run_command
 
@@ -165,56 +199,8 @@ def run(
         logs=logs, more_logs=more_logs, policy=policy, state=state, full=full, report_dir=report_dir, keep=keep,
         since=since, until=until, formats=formats, fail_on=fail_on, no_learn=no_learn, train=train,
         gateway_config=gateway_config, log_format=log_format, params=params, as_json=as_json, quiet=quiet,
-        drift=drift, selftest_record=selftest_record,
-    )  # fmt: skip
-
-
-# audit fleet's own options; the inventory, runs and vault ones are provision's (airgapctl.provision.options).
-FLEET_LIMIT_OPT = typer.Option(
-    None, "--limit", metavar="PATTERN", help="Only the gateways matching PATTERN (as Ansible's)."
-)
-FLEET_REPORT_DIR_OPT = typer.Option(
-    None, "--report-dir", metavar="DIR", show_default=False,
-    help="Where the site report (fleet-<time>.json/.md/.html, fleet-latest.* links) and each appliance's "
-    "reports (hosts/<host>/) are written. [default: /var/lib/airgap/fleet as root, "
-    "else $XDG_STATE_HOME/airgapctl/fleet or ~/.local/state/airgapctl/fleet]",
-)  # fmt: skip
-FLEET_PLAYBOOK_OPT = typer.Option(
-    None, "--playbook", metavar="PATH", show_default=False,
-    help="The playbook each appliance audits with. [default: the toolkit's playbooks/audit_fleet.yml]",
-)  # fmt: skip
-
-
-# A command of its own, not an `audit run --fleet`: run audits logs on this machine (and its plain
-# command line runs without Typer: airgapctl.cli.audit_run); fleet reads an inventory and runs Ansible.
-@app.command("fleet")
-def fleet(
-    inventory: Path = INVENTORY_OPT,
-    limit: str | None = FLEET_LIMIT_OPT,
-    report_dir: Path | None = FLEET_REPORT_DIR_OPT,
-    fail_on: str = FAIL_ON_OPT,
-    as_json: bool = JSON_OPT,
-    playbook: Path | None = FLEET_PLAYBOOK_OPT,
-    runs_dir: Path | None = RUNS_DIR_OPT,
-    vault_password_file: Path | None = VAULT_FILE_OPT,
-    vault_id: list[str] | None = VAULT_ID_OPT,
-) -> None:
-    """Audit every gateway appliance where its logs are, in parallel, and merge their reports into one site report.
-
-    Each gateway of INVENTORY runs its audit service (the audit_schedule role's airgap-audit.service)
-    now; the reports it writes are fetched into --report-dir as hosts/<host>/audit-<time>.<format>
-    and merged into fleet-<time>.json, .md and .html (fleet-latest.* link to the newest): a table
-    per appliance and every finding with the appliance it came from. Progress goes to stderr; the
-    Ansible run is recorded under --runs-dir as provision's are. Exit 0 when every appliance's
-    audit ran and reported, 1 when a finding reaches --fail-on, 2 on bad input or an inventory
-    that does not load (nothing is run), 4 when an appliance failed, was unreachable or sent no
-    valid report (the site report covers the others).
-    """
-    from airgapctl.cli.audit_fleet import run_command
-
-    run_command(
-        inventory=inventory, limit=limit, report_dir=report_dir, fail_on=fail_on, as_json=as_json,
-        playbook=playbook, runs_dir=runs_dir, vault_password_file=vault_password_file, vault_id=vault_id,
+        drift=drift, selftest_record=selftest_record, fleet=fleet, inventory=inventory, limit=limit, playbook=playbook,
+        runs_dir=runs_dir, vault_password_file=vault_password_file, vault_id=vault_id,
     )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""``airgapctl audit fleet``'s body (its options are declared in airgapctl.cli.audit): every gateway
+"""``airgapctl audit run --fleet``'s body (its options are declared in airgapctl.cli.audit): every gateway
 appliance audits its own logs now, through Ansible, and their reports are merged into one site
 report (airgapctl.provision.audit_fleet).
 """
@@ -59,7 +59,7 @@ def _check_inventory(inventory: Path, limit: str | None, vault: Any) -> None:
         progress(f"{problem.where}: {problem.what} ({problem.fix})")
     if problems:
         raise BadInputError(
-            f"audit fleet: {len(problems)} problem(s) with the inventory, nothing was run",
+            f"fleet audit: {len(problems)} problem(s) with the inventory, nothing was run",
             hint="fix each line above, then run again",
         )
 
@@ -71,7 +71,7 @@ def _conclude(result: Any, threshold: Any, fail_on: str, as_json: bool) -> None:
     if document is None:
         why = f": {summary.ansible_errors[0]}" if summary.ansible_errors else ""
         raise ProvisionFailedError(
-            f"audit fleet: ansible-playbook ended {summary.runner['status']} (exit {summary.runner['rc']}) "
+            f"fleet audit: ansible-playbook ended {summary.runner['status']} (exit {summary.runner['rc']}) "
             f"before any appliance ran{why}",
             hint=f"Ansible's error lines are above and in {summary.directory}/summary.json",
         )
@@ -80,18 +80,18 @@ def _conclude(result: Any, threshold: Any, fail_on: str, as_json: bool) -> None:
         print_json(document, status="error" if not complete else "failed" if reached else "ok")
     else:
         _print_report(document)
-    progress(f"audit fleet: run {summary.run_id} recorded in {summary.directory}")
+    progress(f"fleet audit: run {summary.run_id} recorded in {summary.directory}")
     for path in result.written:
-        progress(f"audit fleet: site report {path}")
+        progress(f"fleet audit: site report {path}")
     if not complete:
         missing = [f"{h['host']} ({h['status'].replace('_', ' ')})" for h in document["hosts"] if h["status"] != "ok"]
         raise ProvisionFailedError(
-            f"audit fleet: no report merged from {len(missing)} appliance(s): {', '.join(missing)}",
+            f"fleet audit: no report merged from {len(missing)} appliance(s): {', '.join(missing)}",
             hint="why is in the site report's notes; the other appliances' findings are in it",
         )
     if reached:
         raise AuditFindingsError(
-            f"audit fleet: {reached} finding(s) at or above {fail_on}",
+            f"fleet audit: {reached} finding(s) at or above {fail_on}",
             hint=f"see the site report {_html(result.written)}",
         )
 

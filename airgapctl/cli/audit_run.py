@@ -39,6 +39,13 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--param": ("params", "texts"),
     "--json": ("as_json", "flag"),
     "--quiet": ("quiet", "flag"),
+    "--fleet": ("fleet", "flag"),
+    "--inventory": ("inventory", "path"),
+    "--limit": ("limit", "text"),
+    "--playbook": ("playbook", "path"),
+    "--runs-dir": ("runs_dir", "path"),
+    "--vault-password-file": ("vault_password_file", "path"),
+    "--vault-id": ("vault_id", "texts"),
 }
 MORE_LOGS = "more_logs"  # the positional PATHs after --logs
 DEFAULTS: dict[str, Any] = {
@@ -62,7 +69,20 @@ DEFAULTS: dict[str, Any] = {
     "params": [],
     "as_json": False,
     "quiet": False,
+    "fleet": False,
+    "inventory": None,
+    "limit": None,
+    "playbook": None,
+    "runs_dir": None,
+    "vault_password_file": None,
+    "vault_id": [],
 }
+# What only a local audit reads and only a fleet audit reads; --report-dir, --fail-on and --json are both's.
+LOCAL_ONLY = (
+    "logs", MORE_LOGS, "policy", "state", "full", "keep", "since", "until", "formats", "no_learn", "train",
+    "gateway_config", "drift", "selftest_record", "log_format", "params", "quiet",
+)  # fmt: skip
+FLEET_ONLY = ("inventory", "limit", "playbook", "runs_dir", "vault_password_file", "vault_id")
 _COUNT = re.compile(r"[1-9][0-9]{0,17}")
 COMPLETE_VARIABLE = "_AIRGAPCTL_COMPLETE"  # set by the shell asking for completions: Typer answers those
 
@@ -109,7 +129,7 @@ def parse_run(args: list[str]) -> dict[str, Any] | None:
         else:
             values[parameter] = value
     if not values["logs"]:
-        return None  # --logs is required: Typer says so
+        return None  # a fleet audit, or no logs at all: the Typer path, whose body says which
     for parameter, kind in OPTIONS.values():
         if kind == "path" and values[parameter] is not None:
             values[parameter] = Path(values[parameter])
@@ -152,9 +172,26 @@ def run_command(
     quiet: bool,
     drift: Path | None = None,
     selftest_record: Path | None = None,
+    fleet: bool = False,
+    inventory: Path | None = None,
+    limit: str | None = None,
+    playbook: Path | None = None,
+    runs_dir: Path | None = None,
+    vault_password_file: Path | None = None,
+    vault_id: list[str] | None = None,
 ) -> None:
-    """Audit access logs against the policy and the learned baseline; AuditFindingsError when a finding
-    reaches --fail-on."""
+    """Audit access logs against the policy and the learned baseline (or, with --fleet, every gateway of
+    an inventory where its logs are); AuditFindingsError when a finding reaches --fail-on."""
+    given = {name: value for name, value in locals().items() if value not in (None, [], False, DEFAULTS.get(name))}
+    _check_mode(fleet, given)
+    if fleet:
+        from airgapctl.cli.audit_fleet import run_command as run_fleet
+
+        run_fleet(
+            inventory=inventory, limit=limit, report_dir=report_dir, fail_on=fail_on, as_json=as_json,
+            playbook=playbook, runs_dir=runs_dir, vault_password_file=vault_password_file, vault_id=vault_id,
+        )  # fmt: skip
+        return
     from airgapctl.errors import AuditFindingsError
     from airgapctl.output import print_json
     from airgapctl.progress import NO_PROGRESS, TerminalReporter
@@ -181,6 +218,39 @@ def run_command(
             f"{reached} finding(s) at or above {fail_on}",
             hint="see the report" + (f" {result.written[0]}" if result.written else "s' findings above"),
         )
+
+
+def _check_mode(fleet: bool, given: dict[str, Any]) -> None:
+    """A local audit and a fleet audit read different options: one given to the other is refused, not ignored."""
+    from airgapctl.errors import BadInputError
+
+    if fleet:
+        stray = [name for name in LOCAL_ONLY if name in given]
+        if stray:
+            raise BadInputError(
+                f"audit run --fleet: {_option(stray[0])} is a local audit's option",
+                hint="each appliance audits with its own audit_schedule settings; drop it, or audit local logs "
+                "without --fleet",
+            )
+        if "inventory" not in given:
+            raise BadInputError("audit run --fleet: no inventory given", hint="add -i INVENTORY (the site's inventory)")
+        return
+    stray = [name for name in FLEET_ONLY if name in given]
+    if stray:
+        raise BadInputError(
+            f"audit run: {_option(stray[0])} applies only to a fleet audit", hint="add --fleet, or drop it"
+        )
+    if "logs" not in given and MORE_LOGS not in given:
+        raise BadInputError(
+            "audit run: no logs given",
+            hint="add --logs PATH (this machine's logs), or --fleet -i INVENTORY (every gateway's, where they are)",
+        )
+
+
+def _option(parameter: str) -> str:
+    if parameter == MORE_LOGS:
+        return "a log PATH"
+    return next(name for name, (p, _) in OPTIONS.items() if p == parameter)
 
 
 def _emit_run_event(result, failed: bool) -> None:

@@ -1,4 +1,4 @@
-"""airgapctl audit fleet: every gateway appliance audits its own logs, the site report merges them.
+"""airgapctl audit run --fleet: every gateway appliance audits its own logs, the site report merges them.
 
 playbooks/audit_fleet.yml runs through the provision runner, all gateways at once: each starts
 its audit service (the audit_schedule role's) and the reports it wrote are fetched into a

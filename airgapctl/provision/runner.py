@@ -41,7 +41,7 @@ class Request:
     # airgapctl drift: check and diff mode, each result's redacted diff and check-mode facts kept
     # (safe_event.drift_fields, safe_event.CHECK_FACTS).
     drift: bool = False
-    # More variables for the playbook (airgapctl audit fleet: where the reports are fetched to).
+    # More variables for the playbook (airgapctl audit run --fleet: where the reports are fetched to).
     extravars: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,6 +1,6 @@
 """The site report of a fleet audit: every appliance's audit report merged into one document.
 
-Each gateway appliance audits its own logs (``airgapctl audit fleet`` runs its audit service and
+Each gateway appliance audits its own logs (``airgapctl audit run --fleet`` runs its audit service and
 fetches its reports); ``build_fleet_report`` reads the JSON report fetched from each, checked
 against airgapctl/schemas/report.schema.json, and makes the site document
 (airgapctl/schemas/fleet-report.schema.json): a breakdown per appliance and every finding with

@@ -48,7 +48,7 @@ def test_the_plain_reading_knows_every_option_of_audit_run_as_typer_declares_it(
         if name == audit_run.MORE_LOGS:
             assert type(info).__name__ == "ArgumentInfo"
             continue
-        (option,) = info.param_decls
+        option = next(decl for decl in info.param_decls if decl.startswith("--"))  # -i is left to Typer
         declared[option] = (name, KINDS[str(parameter.annotation)])
         default = None if info.default is ... else info.default
         assert audit_run.DEFAULTS[name] == ([] if declared[option][1] in ("paths", "texts") else default), name
@@ -83,7 +83,9 @@ def test_a_plain_line_means_what_typer_makes_of_it(monkeypatch, args):
 @pytest.mark.parametrize(
     "args",
     [
-        [],  # --logs is required
+        [],  # no logs: the Typer path says so
+        ["--fleet", "-i", "inventory/site"],
+        ["-i", "inventory/site", "--logs", "a.log"],
         ["--help"],
         ["--logs", "a.log", "--help"],
         ["--logs"],
@@ -123,4 +125,24 @@ def test_usage_errors_still_read_as_typer_writes_them(cli):
     assert "--keep" in result.stderr and "Traceback" not in result.stderr
     result = cli("audit", "run", "--policy", "p.json")
     assert result.exit_code == 2
-    assert "Missing option '--logs'" in result.stderr
+    assert "audit run: no logs given" in result.stderr and "--fleet -i INVENTORY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fleet", "-i", "inv", "--logs", "a.log"], "audit run --fleet: --logs is a local audit's option"),
+        (["--fleet", "-i", "inv", "a.log"], "audit run --fleet: a log PATH is a local audit's option"),
+        (["--fleet", "-i", "inv", "--state", "s"], "audit run --fleet: --state is a local audit's option"),
+        (["--fleet", "-i", "inv", "--format", "html"], "audit run --fleet: --format is a local audit's option"),
+        (["--fleet"], "audit run --fleet: no inventory given"),
+        (["--logs", "a.log", "-i", "inv"], "audit run: --inventory applies only to a fleet audit"),
+        (["--logs", "a.log", "--limit", "gw1"], "audit run: --limit applies only to a fleet audit"),
+        (["--logs", "a.log", "--vault-id", "x@f"], "audit run: --vault-id applies only to a fleet audit"),
+    ],
+)
+def test_a_local_and_a_fleet_audit_refuse_each_other_s_options(cli, args, message):
+    """Refused before anything is read or run, by both readings of the line."""
+    result = cli("audit", "run", *args)
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -1,4 +1,4 @@
-"""``airgapctl audit fleet`` for real: the provision runner and ansible-playbook against local hosts
+"""``airgapctl audit run --fleet`` for real: the provision runner and ansible-playbook against local hosts
 (connection local). The appliance's audit needs its systemd unit, which these hosts do not have:
 a stand-in playbook fetches the reports the real audit engine wrote, as the appliance's audit
 would leave them, and the real playbook runs against a stand-in systemctl."""
@@ -98,7 +98,7 @@ class Fleet:
         self.inventory.write_text(json.dumps({"all": {"vars": common, "children": {"gateways": {"hosts": hosts}}}}))
 
     def args(self, *more: str, playbook: Path | None = None) -> list[str]:
-        return ["audit", "fleet", "-i", str(self.inventory), "--playbook", str(playbook or self.playbook),
+        return ["audit", "run", "--fleet", "-i", str(self.inventory), "--playbook", str(playbook or self.playbook),
                 "--report-dir", str(self.reports), "--runs-dir", str(self.runs), *more]  # fmt: skip
 
     def site_report(self) -> dict:
@@ -133,7 +133,7 @@ def test_every_appliance_reported_one_site_report_and_each_appliance_s_own(cli, 
     assert document["summary"]["findings"] == len(gw1["findings"]) > 0
     assert {f["subject"]["host"] for f in document["findings"]} == {"gw1"}
     (stamp,) = {p.name.split(".")[0] for p in site.reports.glob("fleet-2*")}
-    assert f"audit fleet: site report {site.reports / stamp}.html" in result.stderr
+    assert f"fleet audit: site report {site.reports / stamp}.html" in result.stderr
     for ext in ("json", "html", "md"):
         assert (site.reports / f"fleet-latest.{ext}").resolve() == site.reports / f"{stamp}.{ext}"
     for host in ("gw1", "gw2"):
@@ -155,7 +155,7 @@ def test_json_prints_the_site_report_and_fail_on_exits_1(cli, site, audit_report
     envelope = json.loads(result.stdout)
     assert envelope["status"] == "failed" and envelope["data"] == site.site_report()
     assert (
-        envelope["errors"][0]["message"].startswith("audit fleet: ")
+        envelope["errors"][0]["message"].startswith("fleet audit: ")
         and "at or above high" in (envelope["errors"][0]["message"])
     )
     assert list(validator("envelope").iter_errors(envelope)) == []
@@ -178,7 +178,7 @@ def test_an_appliance_that_failed_or_sent_nothing_exits_4_with_the_others_report
     assert rows["gw1"][0] == "ok" and rows["gw3"] == ["failed", *"-" * 6] and rows["gw4"][:2] == ["no", "report"]
     assert rows["gw5"][0] == "unreachable"
     assert "gw3: failed: the audit exited 2 without a new report" in result.stdout
-    assert "airgapctl: error: audit fleet: no report merged from 3 appliance(s): gw3 (failed), gw4 (no report), " \
+    assert "airgapctl: error: fleet audit: no report merged from 3 appliance(s): gw3 (failed), gw4 (no report), " \
            "gw5 (unreachable)" in result.stderr  # fmt: skip
     document = site.site_report()
     assert document["summary"]["by_status"] == {"ok": 1, "failed": 1, "unreachable": 1, "no_report": 1,
@@ -236,5 +236,5 @@ def test_an_inventory_that_does_not_load_runs_nothing(cli, site):
     result = cli(*site.args())
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "no host in group gateways" in result.stderr and "host lonely is in no group" in result.stderr
-    assert "airgapctl: error: audit fleet: 2 problem(s) with the inventory, nothing was run" in result.stderr
+    assert "airgapctl: error: fleet audit: 2 problem(s) with the inventory, nothing was run" in result.stderr
     assert not site.runs.exists() and not site.reports.exists()

@@ -38,6 +38,7 @@ FAILING_ARGS = {
     "events flush": ["--collector", "not-an-address", "--spool", "DIR"],
     "events tail": ["--store", "DIR/missing"],
     "store maintain": ["--store", "DIR/missing"],
+    "audit run": ["--logs", "DIR/missing.log"],
 }
 # Commands with no input to get wrong, which would start, stop or ask Docker: their library call fails.
 FAKED_FAILURES = {
@@ -139,7 +140,7 @@ def test_a_usage_error_with_json_gets_the_envelope_too(cli, name):
     [
         (["bundle", "inspect"], "Missing argument 'directory'."),
         (["bundle", "seal", "d", "--name", "a", "--version", "1", "--sequence", "0", "--key", "k"], "'--sequence'"),
-        (["audit", "run", "--policy", "p.json"], "Missing option '--logs'."),
+        (["drift"], "Missing option '-i' / '--inventory'."),
     ],
 )
 def test_missing_arguments_and_bad_values_are_usage_errors_in_the_envelope(cli, args, message):
