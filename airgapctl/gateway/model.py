@@ -21,6 +21,8 @@ from airgapctl.gateway.request_rules import (
     OVERRIDE_HEADERS,
     OVERRIDE_STATUS,
     PINNED_HEADERS,
+    REPEAT_REFUSED_HEADERS,
+    REPEAT_STATUS,
     nginx_variable,
 )
 from airgapctl.gateway.routes import route_dispatch
@@ -32,6 +34,9 @@ INTERNAL_PREFIX = "/_airgap_gateway"
 # Allow header order and route-map order.
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 MODEL_VERSION = 1
+# NGINX's JavaScript module (Debian's libnginx-mod-http-js, carried in the bundle with nginx): it
+# counts header copies that NGINX's variables cannot (gateway/headers.js).
+JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
 # TLS 1.2 suites the gateway accepts: ECDHE key exchange (forward secrecy) and AEAD ciphers only,
 # for ECDSA and RSA server keys. TLS 1.3 suites are all of that kind; OpenSSL's set is kept.
 TLS12_CIPHERS = (
@@ -82,6 +87,12 @@ def build_gateway_model(
             for name, reason in OVERRIDE_HEADERS.items()
         ],
         "pinned_headers": [{"name": name, "var": nginx_variable(name)} for name in PINNED_HEADERS],
+        "js_module": JS_MODULE,
+        "repeat_refused": {
+            "headers": list(REPEAT_REFUSED_HEADERS),
+            "vars": [nginx_variable(name) for name in REPEAT_REFUSED_HEADERS],
+            "status": REPEAT_STATUS,
+        },
         "nginx_errors": [asdict(error) for error in NGINX_ERRORS],
         "tls": {"ciphers": ":".join(TLS12_CIPHERS)},
         "server_names": [name.lower() for name in server_names],

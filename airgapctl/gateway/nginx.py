@@ -29,7 +29,7 @@ class NginxTest:
 def nginx_test(binary: str, prefix: Path, conf_name: str = "nginx.conf") -> NginxTest:
     """Run ``nginx -t -p PREFIX/ -c CONF`` and keep its first error line and its warnings."""
     if shutil.which(binary) is None:
-        raise EnvironmentProblem(f"{binary} not found", hint="install Debian's nginx package (nginx-light is enough)")
+        raise EnvironmentProblem(f"{binary} not found", hint="install Debian's nginx and libnginx-mod-http-js packages")
     argv = [binary, "-t", "-p", f"{prefix}/", "-c", conf_name]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=_TEST_TIMEOUT_SECONDS, check=False)
@@ -54,6 +54,8 @@ def reject(staging: Path, out_dir: Path, test: NginxTest) -> AirgapError:
     staging.rename(rejected)
     message = test.first_error.replace(str(staging), str(rejected))
     kept = f"{out_dir} is unchanged" if out_dir.exists() else f"{out_dir} was not created"
+    if "ngx_http_js_module" in message:
+        kept = "install Debian's libnginx-mod-http-js (the bundle carries it); " + kept
     return AirgapError(f"nginx -t rejected the rendered configuration: {message}", hint=f"{kept}; see {rejected}")
 
 

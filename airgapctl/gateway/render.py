@@ -37,7 +37,10 @@ TEMPLATE_NAMES = (
     "gateway/upstreams.conf.j2",
     "gateway/server.conf.j2",
     "gateway/errors.conf.j2",
+    "gateway/headers.js.j2",
 )
+# What of a prefix directory is configuration (the rest is logs and temporary files).
+CONFIG_SUFFIXES = (".conf", ".js")
 ANSIBLE_MANAGED = "Managed by airgapctl (gateway render / role gateway_proxy): edits here are overwritten."
 # A DNS name, an IPv4 address or a bracketed IPv6 address: what a Host header may name exactly.
 _SERVER_NAME = re.compile(
@@ -155,7 +158,7 @@ def _holds(out: Path, rendered: dict[str, str]) -> bool:
     """Whether DIR's configuration files are exactly ``rendered`` (a re-run with the same inputs)."""
     if not out.is_dir():
         return False
-    present = {str(p.relative_to(out)) for p in out.rglob("*.conf") if p.is_file()}
+    present = _config_files(out)
     if present != set(rendered):
         return False
     try:
@@ -164,9 +167,13 @@ def _holds(out: Path, rendered: dict[str, str]) -> bool:
         return False
 
 
+def _config_files(out: Path) -> set[str]:
+    return {str(p.relative_to(out)) for p in out.rglob("*") if p.suffix in CONFIG_SUFFIXES and p.is_file()}
+
+
 def _diff(out: Path, rendered: dict[str, str]) -> str:
     """DIR's configuration files against the rendering (files NGINX would no longer load included)."""
-    present = {str(p.relative_to(out)) for p in out.rglob("*.conf") if p.is_file()} if out.is_dir() else set()
+    present = _config_files(out) if out.is_dir() else set()
     lines: list[str] = []
     for name in sorted(present | set(rendered)):
         try:
@@ -264,9 +271,9 @@ def server_names(options: RenderOptions) -> list[str]:
     return [name.lower() for name in options.server_names]
 
 
-def comment(text: str) -> str:
-    """Ansible's ``comment`` filter in its default (plain, '#') style, for ``ansible_managed``."""
-    return "\n".join(["#", *(f"# {line}".rstrip() for line in str(text).splitlines()), "#"])
+def comment(text: str, mark: str = "#") -> str:
+    """Ansible's ``comment`` filter in its plain style (``decoration=MARK``), for ``ansible_managed``."""
+    return "\n".join([mark, *(f"{mark} {line}".rstrip() for line in str(text).splitlines()), mark])
 
 
 def template_environment(templates_dir: Path) -> jinja2.Environment:

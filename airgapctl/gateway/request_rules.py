@@ -26,9 +26,7 @@ OVERRIDE_HEADERS = {
 OVERRIDE_STATUS = 400
 
 # Sent twice, these make NGINX refuse the request itself (400), as does a body framed by both
-# Content-Length and Transfer-Encoding. A second Content-Type NGINX 1.22 cannot see (its
-# variables hold the first copy only; njs could count them, at the price of a module), so only
-# the copy the media-type check read is passed upstream.
+# Content-Length and Transfer-Encoding.
 UNIQUE_HEADERS = (
     "host",
     "content-length",
@@ -41,7 +39,14 @@ UNIQUE_HEADERS = (
     "if-unmodified-since",
     "if-range",
 )
-PINNED_HEADERS = ("content-type",)
+# Sent twice, these the gateway refuses itself (400 bad_request, after the override headers): an
+# upstream may read another copy than the one the media-type check read, and NGINX 1.22's
+# variables hold the first copy only, so NGINX's JavaScript module counts them (gateway/headers.js).
+# Not when the first copy of each is empty: the checks read none and the upstream gets none, as
+# only that first copy is ever passed upstream.
+REPEAT_REFUSED_HEADERS = ("content-type",)
+REPEAT_STATUS = 400
+PINNED_HEADERS = REPEAT_REFUSED_HEADERS
 # NGINX's buffers for the request line and each header line (large_client_header_buffers 4 8k).
 LINE_BYTES = 8192
 

@@ -95,6 +95,8 @@ class Router:
         override = _override(request.headers or ())
         if override:
             return Decision(rules.OVERRIDE_STATUS, override)
+        if _repeated(request.headers or ()):
+            return Decision(rules.REPEAT_STATUS, Reason.BAD_REQUEST)
         header_error = _header_error(request)
         if header_error is not None:
             return _nginx_decision(header_error, request.path)
@@ -182,6 +184,16 @@ def _line_error(request: Request) -> int | None:
     if len(f"{request.method} {request.path} {request.version}") > rules.LINE_BYTES:
         return 414
     return None
+
+
+def _repeated(headers: tuple[tuple[str, str], ...]) -> bool:
+    """A header the gateway refuses to see twice, sent twice (names with '_' NGINX ignores). Not
+    counted when the first copy of each is empty: that is what the checks read and what the
+    upstream gets (none)."""
+    names = [name.lower() for name, _ in headers if "_" not in name]
+    if not any((_first(headers, name) or "").strip() for name in rules.REPEAT_REFUSED_HEADERS):
+        return False
+    return any(names.count(name) > 1 for name in rules.REPEAT_REFUSED_HEADERS)
 
 
 def _header_error(request: Request) -> int | None:

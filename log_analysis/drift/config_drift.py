@@ -1,6 +1,7 @@
 """config_drift: the deployed gateway configuration differs from what the current policy renders to.
 
-What is compared: every file ``airgapctl gateway render`` writes (nginx.conf and gateway/*.conf),
+What is compared: every file ``airgapctl gateway render`` writes (nginx.conf, gateway/*.conf and
+gateway/headers.js),
 rendered here from the policy with the render options the deployed nginx.conf records (its
 server names, CRL, worker user ...; the defaults when it records none), against the same files in the
 deployed directory; plus any other *.conf file there (extra). Ignored: the leading
@@ -53,8 +54,9 @@ _SKIPPED_DIRS = {"logs", "tmp"}
 def normalise(text: str) -> list[str]:
     """The lines that must agree: managed header dropped, per-host values masked."""
     lines = text.splitlines()
-    if lines and lines[0].strip() == "#":
-        closing = next((i for i in range(1, len(lines)) if lines[i].strip() == "#"), 0)
+    mark = lines[0].strip() if lines else ""
+    if mark in ("#", "//"):  # NGINX's comments, and gateway/headers.js's
+        closing = next((i for i in range(1, len(lines)) if lines[i].strip() == mark), 0)
         lines = lines[closing + 1 :]
     body = "\n".join(lines)
     body = _DIRECTIVE.sub(r"\1\2 <per-host>;", body)

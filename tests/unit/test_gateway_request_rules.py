@@ -45,6 +45,9 @@ def test_override_headers_nginx_cannot_see_are_served():
     assert decide(headers=(*HOST, ("X_HTTP_Method_Override", "DELETE"))) == (0, "ok")
 
 
+TYPE = ("Content-Type", "a/b")
+
+
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
@@ -52,7 +55,11 @@ def test_override_headers_nginx_cannot_see_are_served():
         ((*HOST, ("Content-Length", "0"), ("Content-Length", "0")), (400, "bad_request")),
         ((*HOST, ("Content-Length", "2"), ("Transfer-Encoding", "chunked")), (400, "bad_request")),
         ((*HOST, ("Transfer-Encoding", "gzip")), (501, "bad_request")),
-        ((*HOST, ("Content-Type", "a/b"), ("Content-Type", "c/d")), (0, "ok")),
+        ((*HOST, ("Content-Type", "a/b"), ("Content-Type", "c/d")), (400, "bad_request")),
+        ((*HOST, ("Content-Type", ""), ("content-type", "c/d")), (0, "ok")),  # the checks read none, none goes on
+        ((*HOST, ("Content-Type", "a/b"), ("Content_Type", "c/d")), (0, "ok")),
+        ((*HOST, TYPE, TYPE, ("Transfer-Encoding", "gzip")), (400, "bad_request")),
+        ((*HOST, TYPE, TYPE, ("X-HTTP-Method", "PUT")), (400, "method_override")),
         ((("Host", "evil.example"),), (421, "unknown_host")),
         ((("Host", "GW.example.:8443"),), (0, "ok")),
         ((), (421, "unknown_host")),

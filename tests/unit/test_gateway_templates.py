@@ -25,6 +25,7 @@ from tests.integration.gateway.scenario import CANARY, CREDENTIAL, scenario_poli
 REPO = Path(__file__).parents[2]
 
 HEADER = "{{ ansible_managed | comment }}\n"
+JS_HEADER = "{{ ansible_managed | comment('//') }}\n"  # JavaScript's comment mark
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,8 @@ def test_every_template_is_rendered_and_starts_with_the_managed_header():
     on_disk = sorted(str(p.relative_to(TEMPLATES_DIR)) for p in TEMPLATES_DIR.rglob("*.j2"))
     assert sorted([*TEMPLATE_NAMES, "macros/nginx.j2"]) == on_disk
     for name in on_disk:
-        assert (TEMPLATES_DIR / name).read_text().startswith(HEADER), name
+        header = JS_HEADER if name.endswith(".js.j2") else HEADER
+        assert (TEMPLATES_DIR / name).read_text().startswith(header), name
 
 
 @pytest.mark.parametrize("name", [*TEMPLATE_NAMES, "macros/nginx.j2"])

@@ -281,7 +281,7 @@ def framing_cases() -> Iterator[RawCase]:
                   ((("Host", HOST)), JSON_TYPE, ("Transfer-Encoding", "chunked")), b"{}", True, "HTTP/1.0")  # fmt: skip
     yield RawCase("framing GET with chunked body", "alice", "GET", "/api/pets/1",
                   ((("Host", HOST)), ("Transfer-Encoding", "chunked")), b"xx", True)  # fmt: skip
-    # Duplicated headers NGINX refuses, and one it passes (only the checked copy goes upstream).
+    # Duplicated headers NGINX refuses, and Content-Type, which the gateway refuses itself.
     for name, value in (("Authorization", "Bearer a"), ("If-Match", '"a"'), ("If-None-Match", '"a"'),
                         ("If-Modified-Since", "Tue, 01 Dec 2026 10:00:00 GMT"), ("If-Range", '"a"'),
                         ("Content-Range", "bytes 0-1/2")):  # fmt: skip
@@ -292,6 +292,20 @@ def framing_cases() -> Iterator[RawCase]:
                           ("application/json", "application/json")):  # fmt: skip
         headers = ((("Host", HOST)), ("Content-Type", first), ("Content-Type", second), ("Content-Length", "2"))
         yield RawCase(f"content-type {first} then {second}", "alice", "POST", "/api/pets", headers, b"{}")
+    for first, second in (("", "application/json"), ("application/json", ""), ("Application/JSON", "text/plain")):
+        headers = ((("Host", HOST)), ("Content-Type", first), ("CONTENT-TYPE", second), ("Content-Length", "2"))
+        yield RawCase(f"content-type {first!r} then {second!r}", "alice", "POST", "/api/pets", headers, b"{}")
+    twice = ((("Host", HOST)), JSON_TYPE, ("content-type", "text/plain"))
+    yield RawCase("content-type twice on a GET", "alice", "GET", "/api/pets/1", twice)
+    underscore = ((("Host", HOST)), JSON_TYPE, ("Content_Type", "text/plain"), ("Content-Length", "2"))
+    yield RawCase("content-type and content_type", "alice", "POST", "/api/pets", underscore, b"{}")
+    yield RawCase("content-type twice with a method override", "alice", "POST", "/api/pets",
+                  ((("Host", HOST)), JSON_TYPE, JSON_TYPE, ("X-HTTP-Method-Override", "DELETE"),
+                   ("Content-Length", "2")), b"{}")  # fmt: skip
+    yield RawCase("content-type twice with an unknown transfer coding", "alice", "POST", "/api/pets",
+                  ((("Host", HOST)), JSON_TYPE, JSON_TYPE, ("Transfer-Encoding", "gzip")), b"{}", True)  # fmt: skip
+    yield RawCase("content-type twice on TRACE", "alice", "TRACE", "/api/pets",
+                  ((("Host", HOST)), JSON_TYPE, JSON_TYPE))  # fmt: skip
     for name in ("X-Foo", "Accept", "User-Agent", "Range"):
         yield RawCase(f"duplicated {name}", "alice", "GET", "/api/pets/1", ((("Host", HOST)), (name, "a"), (name, "b")))
 
