@@ -28,6 +28,7 @@ from log_analysis.incremental import (
     load_reading,
     plan_reading,
     record_reading,
+    reported_before,
     save_reading,
     tail_of,
     with_carry,
@@ -136,6 +137,12 @@ def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
             ctx.baseline = None
         say("running detectors")
         findings, detector_runs = _detect(ctx, options)
+        repeated = 0
+        if carried_since is not None and data.start is not None:
+            findings, earlier = reported_before(findings, data.start)
+            repeated = len(earlier)
+            for run in detector_runs:
+                run["findings"] -= sum(1 for finding in earlier if finding.detector == run["id"])
         baseline_file = reading_file = None
         if keeps_state:
             assert options.state_dir is not None
@@ -165,7 +172,7 @@ def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
         _baseline_summary(ctx.baseline, baseline_file),
         overview(ctx),
         reading_summary,
-        [*_run_notes(options, ctx, plan.unchanged, carried_since), *selftest.notes],
+        [*_run_notes(options, ctx, plan.unchanged, carried_since, repeated), *selftest.notes],
     )
     written = []
     if options.report_dir:
@@ -299,7 +306,11 @@ class _Background:
 
 
 def _run_notes(
-    options: AuditOptions, ctx: AuditContext, unchanged: list[Unchanged], carried_since: float | None
+    options: AuditOptions,
+    ctx: AuditContext,
+    unchanged: list[Unchanged],
+    carried_since: float | None,
+    repeated: int = 0,
 ) -> list[str]:
     from log_analysis.context import ADDRESS
 
@@ -313,6 +324,7 @@ def _run_notes(
     if carried_since is not None:
         notes.append(
             f"the hour from {iso(carried_since)} is judged with what the previous run read of it (kept in --state)"
+            + (f"; {repeated} finding(s) of that part alone, reported by the last run, left out" if repeated else "")
         )
     return notes
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from log_analysis.aggregates import HOUR, MEASURES, AuditData
+from log_analysis.model import Finding
 
 # Rows keyed by time (actors: window; operations: hour; unmatched: hour) and the column holding it.
 _TIMED = {"actors": 2, "operations": 1, "unmatched": 4}
@@ -43,3 +44,11 @@ def with_carry(data: AuditData, carry: dict[str, Any] | None) -> tuple[AuditData
     merged = replace(data, **{name: getattr(data, name) + rows[name] for name in _TIMED})
     merged.start = min(data.start, min(row[-2] for row in rows["actors"]) if rows["actors"] else data.start)
     return merged, float(carry["since"])
+
+
+def reported_before(findings: list[Finding], first_new: float) -> tuple[list[Finding], list[Finding]]:
+    """(new, reported before) of a run that judged carried rows: a finding whose window ends before
+    the first line this run read rests on carried rows alone, which the previous run judged the
+    same way and reported. One whose window reaches the new lines is kept (with its whole window)."""
+    new = [finding for finding in findings if finding.end > first_new]
+    return new, [finding for finding in findings if finding.end <= first_new]

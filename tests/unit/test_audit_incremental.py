@@ -165,3 +165,26 @@ def test_a_stored_hour_of_other_measures_is_not_joined(tmp_path):
     second = run_audit(AuditOptions(logs=[log], policy=POLICY_FILE, state_dir=state)).report
     assert second["inputs"]["lines_read"] == 12 and second["inputs"]["carried_from"] is None
     assert second["summary"]["by_detector"]["auth_failures"] == 0
+
+
+def test_a_finding_of_the_stored_hour_alone_is_not_reported_again(tmp_path):
+    """A burst the first run reported, then new lines later in the same hour: the second run judges
+    the stored hour again (for its statistics) but does not repeat that finding; a burst among its
+    own lines it reports."""
+    log = tmp_path / "access.log"
+    log.write_text(_lines(0, 30, step=2.0) + _failures(0, 24))  # 24 failures within 144 s
+    state = tmp_path / "state"
+    first = _audit(state, log)
+    assert first["summary"]["by_detector"]["auth_failures"] == 1
+    with log.open("a") as stream:
+        stream.write(_lines(150, 20, step=10.0))  # 25 to 28 minutes after START: other windows
+    second = _audit(state, log)
+    assert second["inputs"]["carried_from"] is not None
+    assert second["summary"]["by_detector"]["auth_failures"] == 0
+    assert any("1 finding(s) of that part alone, reported by the last run, left out" in n for n in second["notes"])
+    with log.open("a") as stream:
+        stream.write(_failures(350, 24))  # 35 minutes after START
+    third = _audit(state, log)
+    assert third["summary"]["by_detector"]["auth_failures"] == 1
+    (finding,) = [f for f in third["findings"] if f["detector"] == "auth_failures"]
+    assert finding["window"]["start"] >= "2026-03-05T09:35:00Z"
