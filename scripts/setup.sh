@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 
 # docker.io and debootstrap run the lab; python3-venv makes .venv on Debian's Python;
 # nginx (with its JavaScript module) is the gateway the integration tests render and run on
-# loopback; apt-utils (apt-ftparchive) publishes the bundle's local APT repository; chromium
-# opens the audit's HTML report headless, with its network features off, in the report's
-# browser test.
-APT_PACKAGES=(docker.io debootstrap python3-venv nginx libnginx-mod-http-js apt-utils git make ca-certificates chromium)
+# loopback, njs the same JavaScript engine on the command line (for the compiled request checks'
+# tests); apt-utils (apt-ftparchive) publishes the bundle's local APT repository; chromium opens
+# the audit's HTML report headless, with its network features off, in the report's browser test.
+APT_PACKAGES=(docker.io debootstrap python3-venv nginx libnginx-mod-http-js njs apt-utils git make ca-certificates chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
