@@ -28,6 +28,7 @@ from log_analysis.incremental import (
     load_reading,
     plan_reading,
     record_reading,
+    remember_reported,
     reported_before,
     save_reading,
     tail_of,
@@ -137,9 +138,9 @@ def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
             ctx.baseline = None
         say("running detectors")
         findings, detector_runs = _detect(ctx, options)
-        repeated = 0
+        repeated, earlier = 0, []
         if carried_since is not None and data.start is not None:
-            findings, earlier = reported_before(findings, data.start)
+            findings, earlier = reported_before(findings, carry, data.start)
             repeated = len(earlier)
             for run in detector_runs:
                 run["findings"] -= sum(1 for finding in earlier if finding.detector == run["id"])
@@ -153,6 +154,7 @@ def _run_audit(options: AuditOptions, progress: Reporter) -> AuditResult:
             if updated is not None:
                 baseline_file = save_baseline(options.state_dir, updated)
             reading.carry = tail_of(judged)
+            remember_reported(reading.carry, [*findings, *earlier])  # those left out were reported before
             reading_file = save_reading(options.state_dir, reading)
             if policy_check is not None:
                 remember_check(options.state_dir, policy_check)

@@ -7,7 +7,7 @@ carry      the aggregates of the hour the last run stopped in, joined to the nex
 
 from __future__ import annotations
 
-from log_analysis.incremental.carry import reported_before, tail_of, with_carry
+from log_analysis.incremental.carry import remember_reported, reported_before, tail_of, with_carry
 from log_analysis.incremental.plan import ReadingPlan, Unchanged, plan_reading, record_reading
 from log_analysis.incremental.positions import ReadingState, load_reading, save_reading
 
@@ -18,6 +18,7 @@ __all__ = [
     "load_reading",
     "plan_reading",
     "record_reading",
+    "remember_reported",
     "reported_before",
     "save_reading",
     "tail_of",

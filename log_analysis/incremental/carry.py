@@ -9,6 +9,7 @@ the run that read them; the next run judges them again but does not learn them t
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -46,9 +47,28 @@ def with_carry(data: AuditData, carry: dict[str, Any] | None) -> tuple[AuditData
     return merged, float(carry["since"])
 
 
-def reported_before(findings: list[Finding], first_new: float) -> tuple[list[Finding], list[Finding]]:
-    """(new, reported before) of a run that judged carried rows: a finding whose window ends before
-    the first line this run read rests on carried rows alone, which the previous run judged the
-    same way and reported. One whose window reaches the new lines is kept (with its whole window)."""
-    new = [finding for finding in findings if finding.end > first_new]
-    return new, [finding for finding in findings if finding.end <= first_new]
+def fingerprint(finding: Finding) -> list[Any]:
+    """What makes a finding the same one again: detector, severity, subject and window."""
+    return [finding.detector, finding.severity.label, finding.subject.as_dict(), finding.start, finding.end]
+
+
+def remember_reported(carried: dict[str, Any] | None, findings: list[Finding]) -> None:
+    """Keep with the carried hour the findings this run reports that reach into it: the next run,
+    judging that hour again, leaves out those it finds again unchanged."""
+    if carried is not None:
+        carried["reported"] = [fingerprint(f) for f in findings if f.end > carried["since"]]
+
+
+def reported_before(
+    findings: list[Finding], carry: dict[str, Any] | None, first_new: float
+) -> tuple[list[Finding], list[Finding]]:
+    """(new, reported before) of a run that judged carried rows: a finding the last run reported
+    (same detector, severity, subject and window), whose window ends before the first line this
+    run read, rests on rows both runs judged alike. Any other is new: one that reaches the new
+    lines, one the last run did not report (no baseline then, other thresholds, another policy)."""
+    known = {json.dumps(item, sort_keys=True) for item in (carry or {}).get("reported", [])}
+
+    def repeated(finding: Finding) -> bool:
+        return finding.end <= first_new and json.dumps(fingerprint(finding), sort_keys=True) in known
+
+    return [f for f in findings if not repeated(f)], [f for f in findings if repeated(f)]

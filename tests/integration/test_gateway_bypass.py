@@ -138,3 +138,28 @@ def test_tls_settings_forward_secrecy_and_hsts(gateway):
                 bypass.send(case, gateway.port, context)
     reply = bypass.send(RawCase("hsts", None, "GET", "/api/pets/1"), gateway.port, gateway.context(None))
     assert reply.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_a_failing_header_script_refuses_rather_than_serves(gateway):
+    """Fail closed: where the header-counting script throws, NGINX leaves its variable empty, and a
+    request it should have judged is refused. Last in this module: it reloads the shared gateway."""
+    import subprocess
+    import time
+
+    prefix = gateway.access_log.parent.parent
+    script = prefix / "gateway" / "headers.js"
+    script.write_text(script.read_text().replace("var raw = r.rawHeadersIn;", 'throw new Error("broken");'))
+    pid = (prefix / "logs" / "nginx.pid").read_text().strip()
+    workers = set(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    subprocess.run(["nginx", "-p", f"{prefix}/", "-c", "nginx.conf", "-s", "reload"], check=True, capture_output=True)
+    deadline = time.monotonic() + 10
+    while set(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()) & workers:
+        assert time.monotonic() < deadline, "the gateway did not reload"
+        time.sleep(0.1)
+    headers = (("Host", bypass.HOST), ("Content-Type", "application/json"), ("Content-Length", "2"))
+    reply = bypass.send(RawCase("one content-type", "alice", "POST", "/api/pets", headers, b"{}"), gateway.port,
+                        gateway.context("alice"))  # fmt: skip
+    assert reply.status == 400
+    assert log_line(gateway.access_log, reply.headers["x-request-id"])["reason"] == "bad_request"
+    plain = bypass.send(RawCase("no content-type", "alice", "GET", "/api/pets/1"), gateway.port, gateway.context("alice"))
+    assert plain.status == 200  # a request without the header never runs the script

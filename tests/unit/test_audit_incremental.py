@@ -188,3 +188,18 @@ def test_a_finding_of_the_stored_hour_alone_is_not_reported_again(tmp_path):
     assert third["summary"]["by_detector"]["auth_failures"] == 1
     (finding,) = [f for f in third["findings"] if f["detector"] == "auth_failures"]
     assert finding["window"]["start"] >= "2026-03-05T09:35:00Z"
+
+
+def test_a_finding_of_the_stored_hour_the_last_run_did_not_report_is_reported(tmp_path):
+    """The last run judged the same rows with another threshold and reported nothing: the finding
+    is new to the reader, and this run reports it."""
+    log = tmp_path / "access.log"
+    log.write_text(_lines(0, 30, step=2.0) + _failures(0, 24))
+    state = tmp_path / "state"
+    strict = {"auth_failures": {"min_failures": 100.0}}
+    assert _audit(state, log, parameters=strict)["summary"]["by_detector"]["auth_failures"] == 0
+    with log.open("a") as stream:
+        stream.write(_lines(150, 20, step=10.0))
+    second = _audit(state, log)
+    assert second["summary"]["by_detector"]["auth_failures"] == 1
+    assert not any("left out" in note for note in second["notes"])
