@@ -75,7 +75,11 @@ SINCE_OPT = typer.Option(
     "it has an offset) or a span back from now such as 24h or 7d.",
 )
 UNTIL_OPT = typer.Option(None, "--until", metavar="TIME", help="Only lines before TIME (same forms as --since).")
-FORMAT_OPT = typer.Option("json", "--format", metavar="LIST", help="Report formats, comma-separated: json, html, md.")
+# None, not the default value itself: audit run --fleet refuses a local audit's option given at all.
+FORMAT_OPT = typer.Option(
+    None, "--format", metavar="LIST", show_default=False,
+    help="Report formats, comma-separated: json, html, md. [default: json]",
+)  # fmt: skip
 FAIL_ON_OPT = typer.Option(
     "high",
     "--fail-on",
@@ -112,7 +116,10 @@ SELFTEST_RECORD_OPT = typer.Option(
     " left out, neither judged nor learned. [default: /var/lib/airgap/gateway/selftest-requests.jsonl when it exists]",
     show_default=False,
 )
-LOG_FORMAT_OPT = typer.Option("auto", "--log-format", help="Log format: auto (sniffed per file), json or combined.")
+LOG_FORMAT_OPT = typer.Option(
+    None, "--log-format", metavar="TEXT", show_default=False,
+    help="Log format: auto (sniffed per file), json or combined. [default: auto]",
+)  # fmt: skip
 PARAM_OPT = typer.Option(
     None,
     "--param",
@@ -158,14 +165,14 @@ def run(
     keep: int | None = KEEP_OPT,
     since: str | None = SINCE_OPT,
     until: str | None = UNTIL_OPT,
-    formats: str = FORMAT_OPT,
+    formats: str | None = FORMAT_OPT,
     fail_on: str = FAIL_ON_OPT,
     no_learn: bool = NO_LEARN_OPT,
     train: list[Path] | None = TRAIN_OPT,
     gateway_config: Path | None = GATEWAY_CONFIG_OPT,
     drift: Path | None = DRIFT_OPT,
     selftest_record: Path | None = SELFTEST_RECORD_OPT,
-    log_format: str = LOG_FORMAT_OPT,
+    log_format: str | None = LOG_FORMAT_OPT,
     params: list[str] | None = PARAM_OPT,
     as_json: bool = JSON_OPT,
     quiet: bool = QUIET_OPT,

@@ -58,14 +58,14 @@ DEFAULTS: dict[str, Any] = {
     "keep": None,
     "since": None,
     "until": None,
-    "formats": "json",
+    "formats": None,
     "fail_on": "high",
     "no_learn": False,
     "train": [],
     "gateway_config": None,
     "drift": None,
     "selftest_record": None,
-    "log_format": "auto",
+    "log_format": None,
     "params": [],
     "as_json": False,
     "quiet": False,
@@ -161,12 +161,12 @@ def run_command(
     keep: int | None,
     since: str | None,
     until: str | None,
-    formats: str,
+    formats: str | None,
     fail_on: str,
     no_learn: bool,
     train: list[Path] | None,
     gateway_config: Path | None,
-    log_format: str,
+    log_format: str | None,
     params: list[str] | None,
     as_json: bool,
     quiet: bool,
@@ -182,7 +182,7 @@ def run_command(
 ) -> None:
     """Audit access logs against the policy and the learned baseline (or, with --fleet, every gateway of
     an inventory where its logs are); AuditFindingsError when a finding reaches --fail-on."""
-    given = {name: value for name, value in locals().items() if value not in (None, [], False, DEFAULTS.get(name))}
+    given = {name: value for name, value in locals().items() if value not in (None, [], False)}
     _check_mode(fleet, given)
     if fleet:
         from airgapctl.cli.audit_fleet import run_command as run_fleet
@@ -200,9 +200,9 @@ def run_command(
 
     options = audit_options(
         logs=[*logs, *(more_logs or [])], policy=policy, state=state, report_dir=report_dir, keep=keep, since=since,
-        until=until, formats=formats, fail_on=fail_on, learn=not no_learn, train=list(train or []),
-        gateway_config=gateway_config, log_format=log_format, params=list(params or []), full=full, drift=drift,
-        selftest_record=selftest_record,
+        until=until, formats=formats or "json", fail_on=fail_on, learn=not no_learn, train=list(train or []),
+        gateway_config=gateway_config, log_format=log_format or "auto", params=list(params or []), full=full,
+        drift=drift, selftest_record=selftest_record,
     )  # fmt: skip
     progress = NO_PROGRESS if quiet or as_json else TerminalReporter(sys.stderr)
     result = run_audit(options, progress)

@@ -271,8 +271,13 @@ def server_names(options: RenderOptions) -> list[str]:
     return [name.lower() for name in options.server_names]
 
 
-def comment(text: str, mark: str = "#") -> str:
-    """Ansible's ``comment`` filter in its plain style (``decoration=MARK``), for ``ansible_managed``."""
+# The styles of Ansible's ``comment`` filter the templates use, and their comment mark.
+_COMMENT_MARKS = {"plain": "#", "c": "//"}
+
+
+def comment(text: str, style: str = "plain") -> str:
+    """Ansible's ``comment`` filter in its plain ('#') and c ('//') styles, for ``ansible_managed``."""
+    mark = _COMMENT_MARKS[style]
     return "\n".join([mark, *(f"{mark} {line}".rstrip() for line in str(text).splitlines()), mark])
 
 

@@ -9,8 +9,9 @@ value and pattern from the schema is written as an ASCII JSON literal, and funct
 numbered here. What the compiler does not check is a warning naming the schema pointer and the
 keyword, never silently ignored; annotations (title, description, examples ...) are not checks.
 
-The dialect: ECMAScript (njs) semantics, as JSON Schema specifies: patterns are ECMA-262 regular
-expressions (searched, unanchored), string lengths count code points, ``1.0`` is an integer.
+The dialect: ECMAScript semantics, as JSON Schema specifies: patterns are ECMA-262 regular
+expressions (searched, unanchored; written for njs's PCRE engine by pcre_pattern), string lengths
+count code points, ``1.0`` is an integer.
 OpenAPI 3.0 schemas are read as 2020-12 (``nullable`` adds ``null`` to the type, boolean
 ``exclusiveMinimum``/``exclusiveMaximum`` become the bound). Formats checked: FORMATS.
 
@@ -117,6 +118,8 @@ def compile_schema(document: Any, pointer: str = "", dialect: str = "3.1", prefi
 
     ``prefix`` starts every generated name, so that several compiled schemas share one module.
     """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix):
+        raise ValueError(f"prefix {prefix!r} is no JavaScript name")
     compiler = _Compiler(document, dialect, prefix)
     entry = compiler.function(pointer)
     return CompiledSchema("\n".join([*compiler.constants, *compiler.functions]) + "\n", entry, compiler.warnings)
@@ -181,8 +184,13 @@ class _Compiler:
             self.constants.append(f"var {name} = {literal};")
         return self._values[literal]
 
-    def regex(self, pattern: str) -> str:
-        return self.constant(f"new RegExp({js(strict_end(pattern))})")
+    def regex(self, pattern: str, at: str = "") -> str | None:
+        """The constant holding ``pattern`` compiled, or None (warned) when it cannot be."""
+        try:
+            return self.constant(f"new RegExp({js(pcre_pattern(pattern))})")
+        except UntranslatablePattern as problem:
+            self.warn(at, "pattern", f"a pattern with {problem}: refused, the gateway cannot check it")
+            return None
 
     def warn(self, pointer: str, keyword: str, message: str) -> None:
         self.warnings.append(CompileWarning(pointer or "/", keyword, message))
@@ -215,6 +223,8 @@ class _Compiler:
                 lines.append(f'    if (!gw_is(x, {self.constant(js(types))})) {{ return [p, "type"]; }}')
             else:
                 self.warn(at, "type", "an unknown type: not checked")
+        if "enum" in schema and not isinstance(schema["enum"], list):
+            self.warn(at, "enum", "not a list: not checked")
         if "enum" in schema and isinstance(schema["enum"], list):
             lines.append(f'    if (!gw_in(x, {self.constant(js(schema["enum"]))})) {{ return [p, "enum"]; }}')
         if "const" in schema:
@@ -225,14 +235,24 @@ class _Compiler:
         lines += self._arrays(schema, at)
         lines += self._applicators(schema, at)
         if "$ref" in schema:
-            ref = schema["$ref"]
-            if isinstance(ref, str) and ref.startswith("#"):
-                target = self.function(_ref_pointer(ref))
-                lines.append(f'    if (d >= {REF_DEPTH}) {{ return [p, "$ref"]; }}')
-                lines.append(f"    var r = {target}(x, p, d + 1); if (r) {{ return r; }}")
-            else:
-                self.warn(at, "$ref", f"{ref!r} is not a local reference: not checked")
+            lines += self._ref(schema["$ref"], at)
         return "".join(f"{line}\n" for line in lines)
+
+    def _ref(self, ref: Any, at: str) -> list[str]:
+        """A local JSON-pointer reference is checked; any other is refused (fail closed), and warned."""
+        pointer = _ref_pointer(ref) if isinstance(ref, str) and ref.startswith("#") else None
+        if pointer is not None and (pointer == "" or pointer.startswith("/")):
+            try:
+                _resolve(self.document, pointer)
+            except KeyError:
+                pointer = None
+        if pointer is None or (pointer != "" and not pointer.startswith("/")):
+            self.warn(
+                at, "$ref", f"{ref!r} is no JSON pointer into this document: refused, the gateway cannot check it"
+            )
+            return ['    return [p, "$ref"];']
+        return [f'    if (d >= {REF_DEPTH}) {{ return [p, "$ref"]; }}',
+                f"    var r = {self.function(pointer)}(x, p, d + 1); if (r) {{ return r; }}"]  # fmt: skip
 
     def _numbers(self, schema: dict[str, Any], at: str) -> list[str]:
         tests = []
@@ -253,11 +273,14 @@ class _Compiler:
         tests = []
         for keyword, operator in (("minLength", "<"), ("maxLength", ">")):
             bound = schema.get(keyword)
-            if isinstance(bound, int) and not isinstance(bound, bool):
-                tests.append(f'if (x.length {operator} {bound}) {{ return [p, "{keyword}"]; }}')
+            if _count(bound, at, keyword, self):
+                tests.append(f'if (x.length {operator} {int(bound)}) {{ return [p, "{keyword}"]; }}')
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
-            tests.append(f'if (!{self.regex(pattern)}.test(x)) {{ return [p, "pattern"]; }}')
+            regex = self.regex(pattern, at)
+            # Fail closed: a string the gateway cannot check against its pattern is refused.
+            test = f"!{regex}.test(x)" if regex else "true"
+            tests.append(f'if ({test}) {{ return [p, "pattern"]; }}')
         fmt = schema.get("format")
         if isinstance(fmt, str) and fmt in FORMATS:
             tests.append(f'if (!{self.regex("^(?:" + FORMATS[fmt] + ")$")}.test(x)) {{ return [p, "format"]; }}')
@@ -269,12 +292,19 @@ class _Compiler:
         tests = []
         for keyword, operator in (("minProperties", "<"), ("maxProperties", ">")):
             bound = schema.get(keyword)
-            if isinstance(bound, int) and not isinstance(bound, bool):
-                tests.append(f'if (Object.keys(x).length {operator} {bound}) {{ return [p, "{keyword}"]; }}')
-        for name in schema.get("required") or []:
-            if isinstance(name, str):
-                tests.append(f'if (!gw_has(x, {js(name)})) {{ return [gw_key(p, {js(name)}), "required"]; }}')
+            if _count(bound, at, keyword, self):
+                tests.append(f'if (Object.keys(x).length {operator} {int(bound)}) {{ return [p, "{keyword}"]; }}')
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        required = schema.get("required", [])
+        if not isinstance(required, list):
+            self.warn(at, "required", "not a list: not checked")
+            required = []
+        for name in required:
+            # A readOnly property is the server's to send: required in responses only (OpenAPI).
+            if isinstance(name, str) and not (
+                isinstance(properties.get(name), dict) and properties[name].get("readOnly")
+            ):
+                tests.append(f'if (!gw_has(x, {js(name)})) {{ return [gw_key(p, {js(name)}), "required"]; }}')
         for name in properties:
             check = self.function(f"{at}/properties/{_escape(name)}")
             tests.append(f"if (gw_has(x, {js(name)})) {{ var r = {check}(x[{js(name)}], gw_key(p, {js(name)}), d);"
@@ -298,8 +328,8 @@ class _Compiler:
         tests = []
         for keyword, operator in (("minItems", "<"), ("maxItems", ">")):
             bound = schema.get(keyword)
-            if isinstance(bound, int) and not isinstance(bound, bool):
-                tests.append(f'if (x.length {operator} {bound}) {{ return [p, "{keyword}"]; }}')
+            if _count(bound, at, keyword, self):
+                tests.append(f'if (x.length {operator} {int(bound)}) {{ return [p, "{keyword}"]; }}')
         if schema.get("uniqueItems") is True:
             tests.append("for (var i = 1; i < x.length; i++) { for (var j = 0; j < i; j++) {"
                          ' if (gw_eq(x[i], x[j])) { return [gw_key(p, i), "uniqueItems"]; } } }')  # fmt: skip
@@ -329,33 +359,102 @@ class _Compiler:
         return [f"    {line}" for line in lines]
 
 
-# The end of the input and nothing else: njs's regular expressions are PCRE's, whose "$" also
-# matches before a final newline, where ECMAScript's (and JSON Schema's) matches at the end only.
+# ECMAScript regular expressions written for njs, whose engine is PCRE: where the two read a
+# pattern differently, the ECMAScript (JSON Schema) meaning is spelled out. "$" is the very end
+# (PCRE's also matches before a final newline), "." excludes the four line terminators, "\\s" is
+# ECMAScript's white space, "\\v" the vertical tab, a letter escape ECMAScript does not define is
+# the letter ("\\Z" is "Z"), "[]" matches nothing and "[^]" anything, "[" in a class is itself.
 _END = "(?![\\s\\S])"
+_WHITE = "\\t\\n\\x0b\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+_ANY_BUT_LINE_END = "[^\\n\\r\\u2028\\u2029]"
+_KEPT_ESCAPES = set("dDwWbBtnfr0123456789xuck")
 
 
-def strict_end(pattern: str) -> str:
-    """``pattern`` with each "$" assertion (not escaped, not in a class) matching at the very end."""
-    out, in_class, i = [], False, 0
+class UntranslatablePattern(ValueError):
+    """A pattern whose ECMAScript meaning this translation cannot give PCRE."""
+
+
+def pcre_pattern(pattern: str) -> str:
+    """``pattern`` (ECMAScript) as njs's PCRE must be given it to mean the same."""
+    out: list[str] = []
+    i = 0
     while i < len(pattern):
         char = pattern[i]
         if char == "\\":
-            out.append(pattern[i : i + 2])
+            out.append(_escape_outside(pattern[i + 1 : i + 2]))
             i += 2
-            continue
-        if in_class:
-            in_class = char != "]" or (out and out[-1] in ("[", "[^"))
         elif char == "[":
-            in_class = True
-            if pattern[i + 1 : i + 2] == "^":
-                out.append("[^")
-                i += 2
-                continue
+            text, i = _char_class(pattern, i)
+            out.append(text)
+        elif char == ".":
+            out.append(_ANY_BUT_LINE_END)
+            i += 1
         elif char == "$":
-            char = _END
-        out.append(char)
-        i += 1
+            out.append(_END)
+            i += 1
+        else:
+            out.append(char)
+            i += 1
     return "".join(out)
+
+
+def _escape_outside(char: str) -> str:
+    if char == "":
+        raise UntranslatablePattern("a trailing backslash")
+    if char == "s":
+        return f"[{_WHITE}]"
+    if char == "S":
+        return f"[^{_WHITE}]"
+    if char == "v":
+        return "\\x0b"
+    if char.isalpha() and char not in _KEPT_ESCAPES:
+        return char
+    return "\\" + char
+
+
+def _char_class(pattern: str, start: int) -> tuple[str, int]:
+    """The class starting at ``start`` ("["), translated, and where it ends."""
+    i = start + 1
+    negated = pattern[i : i + 1] == "^"
+    i += negated
+    if pattern[i : i + 1] == "]":  # ECMAScript: the class ends here
+        return ("[\\s\\S]" if negated else "(?!)"), i + 1
+    body: list[str] = []
+    while i < len(pattern) and pattern[i] != "]":
+        char = pattern[i]
+        if char == "\\":
+            escaped = pattern[i + 1 : i + 2]
+            if escaped == "s":
+                body.append(_WHITE)
+            elif escaped == "S":
+                raise UntranslatablePattern("\\S in a character class")
+            elif escaped == "v":
+                body.append("\\x0b")
+            elif escaped.isalpha() and escaped not in _KEPT_ESCAPES:
+                body.append(escaped)
+            elif escaped == "":
+                raise UntranslatablePattern("a trailing backslash")
+            else:
+                body.append("\\" + escaped)
+            i += 2
+        elif char == "[":
+            body.append("\\[")  # PCRE would read [:alpha:] as a POSIX class
+            i += 1
+        else:
+            body.append(char)
+            i += 1
+    if i >= len(pattern):
+        raise UntranslatablePattern("a character class without its closing ]")
+    return "[" + ("^" if negated else "") + "".join(body) + "]", i + 1
+
+
+def _count(bound: Any, at: str, keyword: str, compiler: _Compiler) -> bool:
+    """Whether ``bound`` is a count (2 and 2.0 alike); anything else is warned."""
+    if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not float(bound).is_integer():
+        if bound is not None:
+            compiler.warn(at, keyword, f"{keyword} is not a whole number: not checked")
+        return False
+    return True
 
 
 def _guard(condition: str, tests: list[str]) -> str:

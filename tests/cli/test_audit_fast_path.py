@@ -135,6 +135,8 @@ def test_usage_errors_still_read_as_typer_writes_them(cli):
         (["--fleet", "-i", "inv", "a.log"], "audit run --fleet: a log PATH is a local audit's option"),
         (["--fleet", "-i", "inv", "--state", "s"], "audit run --fleet: --state is a local audit's option"),
         (["--fleet", "-i", "inv", "--format", "html"], "audit run --fleet: --format is a local audit's option"),
+        (["--fleet", "-i", "inv", "--format", "json"], "audit run --fleet: --format is a local audit's option"),
+        (["--fleet", "-i", "inv", "--log-format=auto"], "audit run --fleet: --log-format is a local audit's option"),
         (["--fleet"], "audit run --fleet: no inventory given"),
         (["--logs", "a.log", "-i", "inv"], "audit run: --inventory applies only to a fleet audit"),
         (["--logs", "a.log", "--limit", "gw1"], "audit run: --limit applies only to a fleet audit"),

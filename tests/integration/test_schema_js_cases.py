@@ -174,3 +174,58 @@ def test_annotations_are_no_warning():
     schema = {"title": "t", "description": "d", "example": 1, "default": 1, "readOnly": True, "x-internal": True,
               "format": "password", "type": "string"}  # fmt: skip
     assert compile_schema(schema, "", "3.0").warnings == []
+
+
+# ECMAScript's reading of a pattern, where njs's PCRE engine would read it otherwise.
+ECMA_CASES: list[tuple[str, str, str, bool]] = [
+    ("dot and a line separator", "^a.b$", '"a\\u2028b"', False),
+    ("dot and a carriage return", "^a.b$", '"a\\rb"', False),
+    ("dot", "^a.b$", '"a b"', True),
+    ("white space is Unicode's", "^a\\sb$", '"a\\u00a0b"', True),
+    ("white space in a class", "^a[\\s]b$", '"a\\u3000b"', True),
+    ("non-white", "^\\S+$", '"a\\u00a0b"', False),
+    ("\\Z is Z", "^a\\Z$", '"aZ"', True),
+    ("\\Z is no end", "^a\\Z", '"a"', False),
+    ("\\v is a vertical tab", "^\\v$", '"\\u000b"', True),
+    ("\\v is no newline", "^\\v$", '"\\n"', False),
+    ("[] matches nothing", "a[]", '"a"', False),
+    ("[^] matches anything", "^a[^]$", '"a\\n"', True),
+    ("[ in a class is itself", "^[[:a]+$", '"[:a"', True),
+    ("a POSIX class is no class", "^[[:alpha:]]$", '"b"', False),
+]
+
+
+def test_patterns_mean_what_ecmascript_says_not_what_pcre_would(tmp_path):
+    compiled = [(compile_schema({"pattern": pattern}, prefix=f"t{n}"), instance)
+                for n, (_, pattern, instance, _) in enumerate(ECMA_CASES)]  # fmt: skip
+    assert all(c.warnings == [] for c, _ in compiled)
+    got = [seen is None for seen in _run(compiled, tmp_path)]
+    assert [(name, ok) for (name, _, _, ok), seen in zip(ECMA_CASES, got, strict=True) if ok != seen] == []
+
+
+@pytest.mark.parametrize(
+    ("schema", "instance", "keyword"),
+    [
+        ({"pattern": "[\\S]"}, '"x"', "pattern"),  # not translatable: refused, and warned
+        ({"$ref": "#Pet"}, "{}", "$ref"),  # no JSON pointer
+        ({"$ref": "#/nowhere"}, "{}", "$ref"),
+    ],
+)
+def test_what_cannot_be_checked_is_refused_and_warned(tmp_path, schema, instance, keyword):
+    compiled = compile_schema(schema, prefix="t0")
+    assert [w.keyword for w in compiled.warnings] == [keyword]
+    assert _run([(compiled, instance)], tmp_path) == [["", keyword]]
+
+
+def test_read_only_required_properties_are_not_required_in_a_request(tmp_path):
+    schema = {"type": "object", "required": ["id", "name"], "properties": {"id": {"readOnly": True}, "name": {}}}
+    compiled = compile_schema(schema, "", "3.0", prefix="t0")
+    assert _run([(compiled, '{"name": "x"}')], tmp_path) == [None]
+
+
+def test_whole_number_bounds_written_as_floats_are_checked_and_other_bounds_warned(tmp_path):
+    compiled = compile_schema({"minLength": 2.0, "maxItems": 1.5, "required": "id"}, prefix="t0")
+    assert sorted(w.keyword for w in compiled.warnings) == ["maxItems", "required"]
+    assert _run([(compiled, '"a"')], tmp_path) == [["", "minLength"]]
+    with pytest.raises(ValueError, match="no JavaScript name"):
+        compile_schema({}, prefix="x); y(")

@@ -25,7 +25,7 @@ from tests.integration.gateway.scenario import CANARY, CREDENTIAL, scenario_poli
 REPO = Path(__file__).parents[2]
 
 HEADER = "{{ ansible_managed | comment }}\n"
-JS_HEADER = "{{ ansible_managed | comment('//') }}\n"  # JavaScript's comment mark
+JS_HEADER = "{{ ansible_managed | comment('c') }}\n"  # JavaScript's comment mark
 
 
 @pytest.fixture(scope="module")
