@@ -269,12 +269,17 @@ class _Compiler:
             tests.append(f'if (x < {low} || x > {high}) {{ return [p, "format"]; }}')
         return [_guard('typeof x === "number"', tests)] if tests else []
 
-    def _strings(self, schema: dict[str, Any], at: str) -> list[str]:
+    def _counts(self, schema: dict[str, Any], at: str, low: str, high: str, size: str) -> list[str]:
+        """The tests of a lower and an upper count bound on ``size`` (a JavaScript expression)."""
         tests = []
-        for keyword, operator in (("minLength", "<"), ("maxLength", ">")):
+        for keyword, operator in ((low, "<"), (high, ">")):
             bound = schema.get(keyword)
             if _count(bound, at, keyword, self):
-                tests.append(f'if (x.length {operator} {int(bound)}) {{ return [p, "{keyword}"]; }}')
+                tests.append(f'if ({size} {operator} {int(bound)}) {{ return [p, "{keyword}"]; }}')
+        return tests
+
+    def _strings(self, schema: dict[str, Any], at: str) -> list[str]:
+        tests = self._counts(schema, at, "minLength", "maxLength", "x.length")
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
             regex = self.regex(pattern, at)
@@ -289,11 +294,7 @@ class _Compiler:
         return [_guard('typeof x === "string"', tests)] if tests else []
 
     def _objects(self, schema: dict[str, Any], at: str) -> list[str]:
-        tests = []
-        for keyword, operator in (("minProperties", "<"), ("maxProperties", ">")):
-            bound = schema.get(keyword)
-            if _count(bound, at, keyword, self):
-                tests.append(f'if (Object.keys(x).length {operator} {int(bound)}) {{ return [p, "{keyword}"]; }}')
+        tests = self._counts(schema, at, "minProperties", "maxProperties", "Object.keys(x).length")
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         required = schema.get("required", [])
         if not isinstance(required, list):
@@ -325,11 +326,7 @@ class _Compiler:
         return [_guard('gw_type(x) === "object"', tests)] if tests else []
 
     def _arrays(self, schema: dict[str, Any], at: str) -> list[str]:
-        tests = []
-        for keyword, operator in (("minItems", "<"), ("maxItems", ">")):
-            bound = schema.get(keyword)
-            if _count(bound, at, keyword, self):
-                tests.append(f'if (x.length {operator} {int(bound)}) {{ return [p, "{keyword}"]; }}')
+        tests = self._counts(schema, at, "minItems", "maxItems", "x.length")
         if schema.get("uniqueItems") is True:
             tests.append("for (var i = 1; i < x.length; i++) { for (var j = 0; j < i; j++) {"
                          ' if (gw_eq(x[i], x[j])) { return [gw_key(p, i), "uniqueItems"]; } } }')  # fmt: skip
