@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airgapctl.contracts.access_log import Reason
-from log_analysis.readers.sql import ALLOWED_REASONS, in_list, literal
+from airgapctl.contracts.access_log import VIOLATIONS, Reason
+from log_analysis.readers.sql import ALLOWED_REASONS, VIOLATION_COLUMNS, in_list, literal
 
 if TYPE_CHECKING:
     from log_analysis.duckdb_core import duckdb
@@ -40,36 +40,54 @@ def _unmatched_key(served_too: bool) -> str:
     )
 
 
+# Where and how a line broke its operation's spec, for the lines the spec check flagged (NULL for the
+# others, the many): operation, what was found (the refusal's reason when the line names nothing),
+# pointer and keyword, never a value. It rides along in the actors' set: it adds rows only for the
+# flagged lines, per window, so schema_violation's evidence is exact without a set of its own.
+_SPEC_KEY = (
+    "CASE WHEN violated THEN operation || chr(9) || (CASE WHEN violation <> '' THEN violation ELSE reason END) "
+    "|| chr(9) || violation_pointer || chr(9) || violation_keyword END"
+)
+
+
 # Three grouping sets, each as coarse as its detectors allow: per file, identity, address and 5-minute
-# window; per operation, hour and latency bin; per operation, identity, policy id and reason,
-# with the unmatched (method, path) key riding along for lines no operation matched. Every extra set
-# costs a hash-table insert per line, so related views share one set and are split when fetched.
+# window, with the spec check's key riding along; per operation, hour and latency bin; per operation,
+# identity, policy id, reason and hour, with the unmatched (method, path) key riding along for lines
+# no operation matched. Every extra set costs a hash-table insert per line, so related views share one
+# set and are split when fetched: the hour of the routes' set is summed away for the drift detectors
+# and kept for schema_violation's operations judged client by client.
 _SETS = {
-    "actors": ("problem", "fi", "client", "remote_addr", "win"),
+    "actors": ("problem", "fi", "client", "remote_addr", "win", "skey"),
     "operations": ("problem", "operation", "hr", "lbin"),
-    "routes": ("problem", "operation", "client", "policy_id", "reason", "ukey"),
+    "routes": ("problem", "operation", "client", "policy_id", "reason", "hr", "ukey"),
 }
 # The event columns the scan reads, named one by one: DuckDB then skips computing the others.
 _READ = (
     "fi", "ts", "remote_addr", "client", "method", "uri", "operation", "reason", "status", "bytes_out", "request_time",
-    "problem",
+    *VIOLATION_COLUMNS, "problem",
 )  # fmt: skip
 # Every key column of any set, in a fixed order (GROUPING_ID's bits follow it).
 _KEYS = tuple(dict.fromkeys(key for keys in _SETS.values() for key in keys))
-# Each line gets a class: what kind of answer (reason category, `kind`, compared once per line) and its
-# status class. The scan groups by it and keeps only four aggregates; the per-kind counts are summed
-# from the small result. Fewer aggregates per grouping set is what makes the single scan fast: a kind
-# costs one comparison per line and a few more result rows, never another grouping set.
+# Each line gets a class: whether the spec check flagged it, what kind of answer (reason category,
+# `kind`, compared once per line) and its status class. The scan groups by it and keeps only four
+# aggregates; the per-kind counts are summed from the small result. Fewer aggregates per grouping set
+# is what makes the single scan fast: a kind costs one comparison per line and a few more result rows,
+# never another grouping set.
 _REASON_KIND = (
     f"(CASE WHEN reason IN {in_list(ALLOWED_REASONS)} THEN 0 WHEN reason = {literal(Reason.RATE_LIMITED)} THEN 1 "
     f"WHEN reason IN {in_list(AUTH_REASONS)} THEN 2 WHEN reason IN {in_list(PROBE_REASONS)} THEN 3 "
-    f"WHEN reason = {literal(Reason.FORBIDDEN_ROLE)} THEN 5 ELSE 4 END)::TINYINT"
+    f"WHEN reason = {literal(Reason.FORBIDDEN_ROLE)} THEN 5 WHEN reason IN {in_list(VIOLATIONS)} THEN 6 "
+    "ELSE 4 END)::TINYINT"
 )
-_CLASS = "(kind * 10 + least(coalesce(status, 0) // 100, 9))::TINYINT"
+# Flagged: served with a finding (report mode) or refused for it (enforce mode), whatever the line names.
+_VIOLATED = "(violation <> '' OR kind = 6)"
+_CLASS = "(violated::INTEGER * 100 + kind * 10 + least(coalesce(status, 0) // 100, 9))::SMALLINT"
 _SCAN_MEASURES = "count(*) AS n, sum(bytes_out) AS bytes_out, min(ts) AS first, max(ts) AS last"
-# From the classes back to counts (status class = cls % 10, reason kind = cls // 10). Client errors are
-# the 4xx a client causes itself: auth failures, probing, rate limits and calls outside the client's
-# roles (forbidden_role) are left to their detectors.
+_KIND = "cls // 10 % 10"
+# From the classes back to counts (status class = cls % 10, reason kind = cls // 10 % 10, flagged by the
+# spec check = cls >= 100). Client errors are the 4xx a client causes itself: auth failures, probing,
+# rate limits, calls outside the client's roles (forbidden_role) and requests refused for breaking
+# their spec are left to their detectors.
 # Sums are cast back to BIGINT: DuckDB sums into HUGEINT, which converts to Python four times slower.
 # Line counts cannot overflow it; byte counts are logged numbers, so a forged one is capped, never fatal.
 _COUNTS = {
@@ -77,12 +95,14 @@ _COUNTS = {
     "bytes_out": f"least(sum(bytes_out), {2**63 - 1})",
     "n2xx": "sum(n) FILTER (cls % 10 = 2)",
     "n5xx": "sum(n) FILTER (cls % 10 >= 5)",
-    "client_errors": "sum(n) FILTER (cls % 10 = 4 AND cls // 10 IN (0, 4))",
-    "n429": "sum(n) FILTER (cls // 10 = 1)",
-    "auth_failures": "sum(n) FILTER (cls // 10 = 2)",
-    "probes": "sum(n) FILTER (cls // 10 = 3)",
-    "denied": "sum(n) FILTER (cls // 10 <> 0)",
-    "forbidden": "sum(n) FILTER (cls // 10 = 5)",
+    "client_errors": f"sum(n) FILTER (cls % 10 = 4 AND {_KIND} IN (0, 4))",
+    "n429": f"sum(n) FILTER ({_KIND} = 1)",
+    "auth_failures": f"sum(n) FILTER ({_KIND} = 2)",
+    "probes": f"sum(n) FILTER ({_KIND} = 3)",
+    "denied": f"sum(n) FILTER ({_KIND} <> 0)",
+    "forbidden": f"sum(n) FILTER ({_KIND} = 5)",
+    "invalid": f"sum(n) FILTER ({_KIND} = 6)",  # refused for breaking the spec (enforce mode)
+    "violations": "sum(n) FILTER (cls >= 100)",  # flagged by the spec check, served or refused
 }
 _MEASURES = ", ".join(f"coalesce({total}, 0)::BIGINT AS {name}" for name, total in _COUNTS.items())
 _MEASURES += ", min(first) AS first, max(last) AS last"
@@ -98,6 +118,11 @@ class AuditData:
     operations: list[tuple] = field(default_factory=list)  # operation, hr, lbin, *MEASURES
     routes: list[tuple] = field(default_factory=list)  # operation, client, policy_id, reason, *MEASURES
     unmatched: list[tuple] = field(default_factory=list)  # method, path, client, remote_addr, hour, enforced, *MEASURES
+    # The routed lines per operation, identity and hour: operation, client, hr, *MEASURES
+    operation_clients: list[tuple] = field(default_factory=list)
+    # The lines the spec check flagged, by place and window:
+    # client, remote_addr, win, operation, violation, pointer, keyword, *MEASURES
+    violations: list[tuple] = field(default_factory=list)
     files: list[tuple] = field(default_factory=list)  # fi, problem, *MEASURES
     start: float | None = None  # first and last used line's time
     end: float | None = None
@@ -118,8 +143,9 @@ def aggregate(
         CREATE OR REPLACE TEMP TABLE agg AS
         SELECT GROUPING_ID({", ".join(_KEYS)}) AS gid, {", ".join(_KEYS)}, cls, {_SCAN_MEASURES}
         FROM (SELECT *, ts // {WINDOW} * {WINDOW} AS win, ts // {HOUR} * {HOUR} AS hr, {_LATENCY_BIN} AS lbin,
-                     {_unmatched_key(policy_id is not None)} AS ukey, {_CLASS} AS cls
-              FROM (SELECT {", ".join(_READ)}, {current} AS policy_id, {_REASON_KIND} AS kind FROM ({events})))
+                     {_unmatched_key(policy_id is not None)} AS ukey, {_SPEC_KEY} AS skey, {_CLASS} AS cls
+              FROM (SELECT *, {_VIOLATED} AS violated
+                    FROM (SELECT {", ".join(_READ)}, {current} AS policy_id, {_REASON_KIND} AS kind FROM ({events}))))
         GROUP BY GROUPING SETS ({sets})""")  # noqa: S608 - column names and the readers' quoted SQL
     data = AuditData()
     data.actors = _fetch(con, "actors", "client, remote_addr, win")
@@ -129,6 +155,9 @@ def aggregate(
         for o, c, p, r, *rest in _fetch(con, "routes", "operation, client, policy_id, reason")
     ]
     data.files = _fetch(con, "actors", "fi, problem", used_only=False)
+    data.operation_clients = _fetch(con, "routes", "operation, client, hr", where="operation <> ''")
+    flagged = _fetch(con, "actors", "client, remote_addr, win, skey", where="skey IS NOT NULL")
+    data.violations = [(client, address, win, *_split_spec(key), *rest) for client, address, win, key, *rest in flagged]
     unmatched = _fetch(con, "routes", "ukey", where="ukey IS NOT NULL", order=f"n DESC LIMIT {max_unmatched + 1}")
     data.unmatched_truncated = max(0, len(unmatched) - max_unmatched)
     data.unmatched = [_split_unmatched(row) for row in unmatched[:max_unmatched] if row[0] is not None]
@@ -163,3 +192,9 @@ def _split_unmatched(row: tuple) -> tuple[Any, ...]:
     method, rest = row[0].split("\t", 1)
     path, client, remote_addr, hour, enforced = rest.rsplit("\t", 4)  # a logged path may hold a tab
     return (method, path, client, remote_addr, int(hour) * HOUR, enforced == "1", *row[1:])
+
+
+def _split_spec(key: str) -> tuple[str, str, str, str]:
+    operation, violation, rest = key.split("\t", 2)
+    pointer, keyword = rest.rsplit("\t", 1)  # a pointer names a place in the request: it may hold a tab
+    return operation, violation, pointer, keyword

@@ -33,10 +33,12 @@ class Slot:
     probes: int = 0
     denied: int = 0
     forbidden: int = 0  # forbidden_role refusals: calls of operations the client's roles do not allow
+    invalid: int = 0  # refused for breaking the operation's spec (enforce mode)
+    violations: int = 0  # flagged by the spec check: served (report mode) or refused
     addresses: dict[str, int] = field(default_factory=dict)  # source address -> requests (tens of thousands of slots)
 
     def add(self, row: tuple, address: str = "") -> None:
-        n, bytes_out, _, n5xx, client_errors, n429, auth, probes, denied, forbidden = row[:10]
+        n, bytes_out, _, n5xx, client_errors, n429, auth, probes, denied, forbidden, invalid, violations = row[:12]
         self.requests += n
         self.rate_requests += n - probes - n429 - auth - forbidden
         self.bytes_out += bytes_out or 0
@@ -47,13 +49,21 @@ class Slot:
         self.probes += probes
         self.denied += denied
         self.forbidden += forbidden
+        self.invalid += invalid
+        self.violations += violations
         if address:
             self.addresses[address] = self.addresses.get(address, 0) + n
 
     @property
     def error_base(self) -> int:
         """Requests a client error share is taken over: those no other detector owns."""
-        return self.requests - self.probes - self.limited - self.auth_failures - self.forbidden
+        return self.requests - self.probes - self.limited - self.auth_failures - self.forbidden - self.invalid
+
+    @property
+    def spec_base(self) -> int:
+        """Requests a violation share is taken over: the calls that reached their operation (no probes,
+        auth failures, calls outside the roles or 429s)."""
+        return max(self.rate_requests, self.violations)
 
 
 @dataclass
@@ -162,6 +172,16 @@ class AuditContext:
                 slot.server_errors += n5xx
                 if latency_bin is not None:
                     slot.latency[latency_bin] += n
+        return table
+
+    @cached_property
+    def operation_client_hours(self) -> dict[str, dict[int, dict[str, Slot]]]:
+        """Operation -> hour -> the identities that called it, each with its counts there."""
+        table: dict[str, dict[int, dict[str, Slot]]] = defaultdict(lambda: defaultdict(dict))
+        for operation, client, hour, *measures in self.data.operation_clients:
+            slots = table[operation][hour]
+            slot = slots.get(client) or slots.setdefault(client, Slot())
+            slot.add(measures)
         return table
 
     @cached_property

@@ -36,9 +36,17 @@ class Reason(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     SUNSET = "sunset"
     UPSTREAM_ERROR = "upstream_error"  # passed to the upstream, which failed or timed out
+    # The request breaks its operation's spec (an API or operation in enforce mode): the line's
+    # violation_pointer and violation_keyword say where and which check.
+    INVALID_QUERY = "invalid_query"
+    INVALID_HEADER = "invalid_header"
+    INVALID_BODY = "invalid_body"
 
 
 REASONS: tuple[str, ...] = tuple(reason.value for reason in Reason)
+# What a request's spec check found: refused with it as the reason in enforce mode, served and
+# logged with it in report mode (the line's ``violation``; "" when none).
+VIOLATIONS: tuple[str, ...] = (Reason.INVALID_QUERY.value, Reason.INVALID_HEADER.value, Reason.INVALID_BODY.value)
 # Passed to the upstream: the decision "allow". Every other reason is a refusal, "deny".
 ALLOWED: tuple[str, ...] = (Reason.OK.value, Reason.DEPRECATED.value, Reason.UPSTREAM_ERROR.value)
 DECISIONS = ("allow", "deny")
@@ -79,6 +87,12 @@ FIELDS = (
     Field("upstream_status", "string", "$upstream_status"),
     Field("upstream_time", "string", "$upstream_response_time"),
     Field("tls_version", "string", "$ssl_protocol"),
+    # The spec check's finding, also when the request was served (report mode): which kind, the
+    # JSON pointer of the failing place (/name for a query parameter or header, the body's own
+    # pointer for a body) and the failing keyword; never the value. Absent from older lines.
+    Field("violation", "string", "$gw_violation", required=False, values=("", *VIOLATIONS)),
+    Field("violation_pointer", "string", "$gw_violation_pointer", required=False),
+    Field("violation_keyword", "string", "$gw_violation_keyword", required=False),
     Field("policy_id", "string", ""),
 )
 FIELD = {field.name: field for field in FIELDS}

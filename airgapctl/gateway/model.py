@@ -16,6 +16,7 @@ from airgapctl.contracts import access_log
 from airgapctl.errors import BadInputError
 from airgapctl.gateway.patterns import literal_pattern, media_type_pattern, route_pattern, subject_pattern
 from airgapctl.gateway.ratelimits import rate_zones
+from airgapctl.gateway.request_checks import request_checks
 from airgapctl.gateway.request_rules import (
     NGINX_ERRORS,
     OVERRIDE_HEADERS,
@@ -58,6 +59,9 @@ def build_gateway_model(
     """
     _check_references(policy)
     op_index = {op["id"]: number for number, op in enumerate(policy["operations"], start=1)}
+    api_index = {api["name"]: number for number, api in enumerate(policy["apis"], start=1)}
+    checks = request_checks(policy, op_index, api_index)
+    checked = set(checks["operations"])
     role_groups, rolesets = _Interner("g"), _Interner("r")
     body_classes: dict[tuple[Any, ...], dict[str, Any]] = {}
     operations = [
@@ -69,7 +73,7 @@ def build_gateway_model(
             "route": route_pattern(op["regex"], f"operations[{op['id']}]"),
             "state": lifecycle_state(op, now),
             "role_group": role_groups.intern(op["roles"]),
-            "body_class": _body_class(op, body_classes)["index"],
+            "body_class": _body_class(op, op_index[op["id"]] in checked, body_classes)["index"],
         }
         for op in policy["operations"]
     ]
@@ -97,7 +101,8 @@ def build_gateway_model(
         "tls": {"ciphers": ":".join(TLS12_CIPHERS)},
         "server_names": [name.lower() for name in server_names],
         "server_names_pattern": "|".join(literal_pattern(name.lower()) for name in server_names),
-        "apis": [upstream_entry(api) for api in policy["apis"]],
+        "apis": [{**upstream_entry(api), "index": api_index[api["name"]]} for api in policy["apis"]],
+        "request_checks": checks,
         "clients": clients,
         "operations": operations,
         "routes": routes,
@@ -162,13 +167,14 @@ def _client_entry(client: dict[str, Any], rolesets: _Interner) -> dict[str, Any]
     }
 
 
-def _body_class(op: dict[str, Any], classes: dict[tuple[Any, ...], dict[str, Any]]) -> dict[str, Any]:
-    """Operations sharing API and body rules share one internal location (one client_max_body_size)."""
+def _body_class(op: dict[str, Any], checked: bool, classes: dict[tuple[Any, ...], dict[str, Any]]) -> dict[str, Any]:
+    """Operations sharing API, body rules and whether the request checks run share one internal
+    location (one client_max_body_size); the checks find their operation by $gw_op."""
     body = op["body"]
     # client_max_body_size 0 would mean "unlimited": an operation allowing 0 bytes takes no body.
     allowed = body["allowed"] and body["max_bytes"] > 0
     content_types = tuple(sorted(body["content_types"])) if allowed else ()
-    key = (op["api"], allowed, body["max_bytes"] if allowed else 0, content_types)
+    key = (op["api"], allowed, body["max_bytes"] if allowed else 0, content_types, checked)
     if key not in classes:
         index = len(classes) + 1
         media_types = media_type_pattern(list(content_types)) if allowed else None
@@ -179,6 +185,8 @@ def _body_class(op: dict[str, Any], classes: dict[tuple[Any, ...], dict[str, Any
             # Without a body allowed, the limit of 1 makes NGINX refuse any Content-Length above 0 itself.
             "max_bytes": body["max_bytes"] if allowed else 1,
             "media_types": list(content_types),
+            # The request checks run (gateway/validate.js), then pass it to the API's location.
+            "checked": checked,
             # Matched against "$gw_body_class|$gw_has_body|$content_type" in gateway/maps.conf.
             "media_type_pattern": None if media_types is None else f"^{index}\\|1\\|{media_types}",
         }

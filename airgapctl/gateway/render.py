@@ -38,6 +38,7 @@ TEMPLATE_NAMES = (
     "gateway/server.conf.j2",
     "gateway/errors.conf.j2",
     "gateway/headers.js.j2",
+    "gateway/validate.js.j2",
 )
 # What of a prefix directory is configuration (the rest is logs and temporary files).
 CONFIG_SUFFIXES = (".conf", ".js")

@@ -66,16 +66,19 @@ class Client:
 
     def send(self, case: Case) -> tuple[int, str, str]:
         """The answer's status, the gateway's reason and the request id the gateway gave the request."""
-        headers = {"Content-Type": case.request.content_type} if case.request.content_type else {}
-        body = b"x" * case.request.body_bytes if case.request.body_bytes else None
+        request = case.request
+        headers = {"Content-Type": request.content_type} if request.content_type else {}
+        headers.update(request.spec_headers)
+        body = request.body if request.body is not None else b"x" * request.body_bytes if request.body_bytes else None
+        target = request.path + ("?" + request.query if request.query else "")
         try:
-            self.connection.request(case.request.method, case.request.path, body=body, headers=headers)
+            self.connection.request(case.request.method, target, body=body, headers=headers)
             response = self.connection.getresponse()
             payload = response.read()
         except (OSError, http.client.HTTPException):
             self.connection.close()  # the gateway may close after a refusal; reconnect once
             try:
-                self.connection.request(case.request.method, case.request.path, body=body, headers=headers)
+                self.connection.request(case.request.method, target, body=body, headers=headers)
                 response = self.connection.getresponse()
                 payload = response.read()
             except (OSError, http.client.HTTPException) as error:

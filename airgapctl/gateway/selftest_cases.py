@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from airgapctl.contracts.access_log import Reason
+from airgapctl.gateway.request_checks import DELIMITERS, UNCHECKED
+from airgapctl.gateway.schema_examples import example
 from airgapctl.specs import canonical
+from airgapctl.specs.media_types import is_json_media_type
+from airgapctl.specs.operations import schema_dialect
 from airgapctl.specs.routing import Decision, Request, Router
 
 SAMPLES = ("1", "0", "abc", "a1", "thumb", "2024-01-31", "2024-01-31T10:00:00Z", "123e4567-e89b-12d3-a456-426614174000")
@@ -43,6 +49,69 @@ def concrete_path(operation: dict[str, Any], override: dict[str, str] | None = N
     return canonical.percent_encode(path)
 
 
+def _text(value: Any) -> str:
+    """A parameter value as a client writes it: JSON's spelling of booleans and null."""
+    return (
+        {True: "true", False: "false", None: ""}.get(value, str(value))
+        if not isinstance(value, (int, float)) or isinstance(value, bool)
+        else str(value)
+    )
+
+
+def parameter_text(param: dict[str, Any], dialect: str) -> list[str] | None:
+    """The values to send for a parameter so that its schema holds (one, or one per exploded item)."""
+    found, value = example(param["schema"], "", dialect)
+    if not found:
+        return None
+    if isinstance(value, list):
+        style, explode = param.get("style", "simple"), param.get("explode", False)
+        if style == "form" and explode:
+            return [_text(item) for item in value]
+        if style not in DELIMITERS:
+            return None
+        return [DELIMITERS[style].join(_text(item) for item in value)]
+    return None if isinstance(value, dict) else [_text(value)]
+
+
+@dataclass(frozen=True)
+class ValidParts:
+    """What makes a request to an operation valid against its spec."""
+
+    query: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None  # a valid JSON body, when the operation requires a body and has a schema
+    content_type: str | None
+
+
+def valid_parts(op: dict[str, Any], dialect: str) -> ValidParts | str:
+    """The parts of a valid request, or why none could be built."""
+    from urllib.parse import quote
+
+    pairs = []
+    for param in op["query_params"]:
+        if param["required"]:
+            values = parameter_text(param, dialect)
+            if values is None:
+                return f"no value for the required query parameter {param['name']}"
+            pairs += [f"{quote(param['name'], safe='')}={quote(v, safe='')}" for v in values]
+    headers = []
+    for param in op.get("header_params", []):
+        if param["required"]:
+            values = parameter_text({**param, "style": "simple", "explode": False}, dialect)
+            if values is None:
+                return f"no value for the required header {param['name']}"
+            headers.append((param["name"], values[0]))
+    body, ctype = None, None
+    schema = op["body"].get("schema")
+    if op["body"]["allowed"] and op["body"]["required"] and schema:
+        found, value = example(schema["document"], "/schema", schema["dialect"])
+        if not found:
+            return "no JSON body its schema accepts could be built"
+        body = json.dumps(value, separators=(",", ":")).encode()
+        ctype = schema["media_type"]
+    return ValidParts("&".join(pairs), tuple(headers), body, ctype)
+
+
 def concrete_type(content_types: list[str]) -> str:
     first = content_types[0] if content_types else "application/octet-stream"
     return first.replace("*/*", "application/octet-stream").replace("/*", "/octet-stream")
@@ -52,6 +121,7 @@ class CaseBuilder:
     def __init__(self, policy: dict[str, Any], router: Router, clients: list[str]) -> None:
         self.router, self.cases, self.skipped = router, [], []
         self.roles = {c["name"]: set(c["roles"]) for c in policy["clients"] if c["name"] in clients}
+        self.dialects = {api["name"]: schema_dialect(api["spec"]["openapi_version"]) for api in policy["apis"]}
 
     def add(self, name: str, request: Request) -> None:
         self.cases.append(Case(name, request, self.router.decide(request)))
@@ -69,9 +139,20 @@ class CaseBuilder:
             self.skipped.append(f"{op['id']}: no sample value or no client certificate to call it with")
             return
         body = op["body"]
+        parts = valid_parts(op, self.dialects[op["api"]])
+        if isinstance(parts, str):
+            self.skipped.append(f"{op['id']}: {parts}")
+            return
         ctype = concrete_type(body["content_types"]) if body["allowed"] else None
         size = min(2, body["max_bytes"]) if body["allowed"] and body["required"] else 0
-        self.add(f"positive {op['id']}", Request(op["method"], path, client, ctype if size else None, size))
+        if parts.body is not None:
+            ctype, size = parts.content_type, len(parts.body)
+        valid = {"query": parts.query, "spec_headers": parts.headers}
+        self.add(
+            f"positive {op['id']}",
+            Request(op["method"], path, client, ctype if size else None, size, body=parts.body, **valid),
+        )
+        self.spec_cases(op, path, client, parts)
         other = self.other_client(op)
         if other and other != client:
             self.add(f"other role {op['id']}", Request(op["method"], path, other))
@@ -82,6 +163,41 @@ class CaseBuilder:
             bad_path = concrete_path(op, {param["name"]: bad}) if bad else None
             if bad_path:
                 self.add(f"boundary {op['id']} {param['name']}={bad}", Request(op["method"], bad_path, client))
+
+    def spec_cases(self, op: dict[str, Any], path: str, client: str, parts: ValidParts) -> None:
+        """Requests that break the operation's spec: refused in enforce mode, served otherwise."""
+        if op.get("validation", UNCHECKED)["mode"] == "off":
+            return
+        base = {"query": parts.query, "spec_headers": parts.headers}
+        required = [p for p in op["query_params"] if p["required"]]
+        if required:
+            kept = "&".join(pair for pair in parts.query.split("&") if not pair.startswith(required[0]["name"] + "="))
+            request = Request(op["method"], path, client, **{**base, "query": kept}, violation=Reason.INVALID_QUERY)
+            self.add(f"missing query {op['id']} {required[0]['name']}", self._with_body(request, parts))
+        if any(p["required"] for p in op.get("header_params", [])):
+            request = Request(
+                op["method"], path, client, **{**base, "spec_headers": ()}, violation=Reason.INVALID_HEADER
+            )
+            self.add(f"missing header {op['id']}", self._with_body(request, parts))
+        schema = op["body"].get("schema")
+        if (
+            op["body"]["allowed"]
+            and schema
+            and op["body"]["max_bytes"] >= 1
+            and is_json_media_type(schema["media_type"])
+        ):
+            bad = b"{"[: op["body"]["max_bytes"]]
+            request = Request(op["method"], path, client, schema["media_type"], len(bad), body=bad,
+                              violation=Reason.INVALID_BODY, **base)  # fmt: skip
+            self.add(f"invalid body {op['id']}", request)
+
+    @staticmethod
+    def _with_body(request: Request, parts: ValidParts) -> Request:
+        if parts.body is None:
+            return request
+        from dataclasses import replace
+
+        return replace(request, content_type=parts.content_type, body_bytes=len(parts.body), body=parts.body)
 
     def body_cases(self, op: dict[str, Any], path: str, client: str) -> None:
         body = op["body"]

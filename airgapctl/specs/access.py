@@ -14,6 +14,12 @@ from airgapctl.schemas import check_document
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_DEPRECATED = "warn"
+# Requests are checked against their operation's spec and refused when they break it; "report"
+# serves them and logs the violation, "off" checks nothing beyond method, path and body size.
+DEFAULT_VALIDATION = "enforce"
+VALIDATION_MODES = ("enforce", "report", "off")
+# Query parameters the spec does not declare: passed on unless an API says "refuse".
+DEFAULT_UNKNOWN_QUERY = "allow"
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,12 @@ def load_access(path: str | Path) -> AccessPolicy:
 
 
 def _with_defaults(document: dict[str, Any]) -> dict[str, Any]:
-    defaults = {"max_body_bytes": DEFAULT_MAX_BODY_BYTES, "deprecated": DEFAULT_DEPRECATED}
+    defaults = {
+        "max_body_bytes": DEFAULT_MAX_BODY_BYTES,
+        "deprecated": DEFAULT_DEPRECATED,
+        "validation": DEFAULT_VALIDATION,
+        "unknown_query": DEFAULT_UNKNOWN_QUERY,
+    }
     defaults.update(document.get("defaults", {}))
     filled = {**document, "defaults": defaults, "operations": document.get("operations", [])}
     for api in filled["apis"]:

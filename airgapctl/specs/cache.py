@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ENTRY_FORMAT = 2
+ENTRY_FORMAT = 3
 
 
 def default_cache_dir() -> Path:

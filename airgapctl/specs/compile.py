@@ -53,7 +53,8 @@ def compile_policy(access: AccessPolicy, specs: dict[str, LoadedSpec]) -> Compil
     overrides = {(o["api"], o["operation"]): o for o in doc["operations"]}
     entries = []
     for api in doc["apis"]:
-        api = {"max_body_bytes": doc["defaults"]["max_body_bytes"], "deprecated": doc["defaults"]["deprecated"], **api}
+        inherited = ("max_body_bytes", "deprecated", "validation", "unknown_query")
+        api = {**{key: doc["defaults"][key] for key in inherited}, **api}
         entries += [build_entry(api, specs[api["name"]], op, ctx) for op in specs[api["name"]].operations]
     problems = _name_problems(doc) + duplicate_operation_ids(entries)
     problems += _apply_roles(doc, entries, specs) + _apply_overrides(overrides, entries)
@@ -191,6 +192,8 @@ def _apply_overrides(
             entry["sunset"] = override["sunset"]
         if "deprecated" in override and entry["deprecated"]:
             entry["deprecation_action"] = override["deprecated"]
+        if "validation" in override:
+            entry["validation"]["mode"] = override["validation"]
     return problems
 
 

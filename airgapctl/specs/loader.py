@@ -18,8 +18,9 @@ from typing import Any
 from airgapctl.errors import BadInputError, SpecInvalidError
 from airgapctl.specs.documents import DocumentError, collector_paused
 from airgapctl.specs.grammar import Fragment, Walk, walk_references
+from airgapctl.specs.media_types import is_json_media_type
 from airgapctl.specs.model import HTTP_METHODS, LoadedSpec, Operation, Parameter, SpecIssue
-from airgapctl.specs.refs import SchemaInliner, SourceFile, SpecFiles, Target, join
+from airgapctl.specs.refs import SchemaBundler, SchemaInliner, SourceFile, SpecFiles, Target, join
 
 _METHODS = tuple(method.lower() for method in HTTP_METHODS)
 _LOCATIONS = ("path", "query", "header", "cookie")
@@ -30,6 +31,17 @@ _SWAGGER_SCHEMA_KEYS = (
 )  # fmt: skip
 # Media types Swagger 2.0 implies when an operation has a body but neither it nor the spec says `consumes`.
 _SWAGGER_DEFAULT_CONSUMES = {"body": "application/json", "formData": "application/x-www-form-urlencoded"}
+# Swagger 2.0's collectionFormat as the 3.x style and explode that write an array the same way
+# (tab-separated has no 3.x style: the gateway's own name for it).
+_COLLECTION_FORMATS = {
+    "csv": ("form", False),
+    "ssv": ("spaceDelimited", False),
+    "tsv": ("tabDelimited", False),
+    "pipes": ("pipeDelimited", False),
+    "multi": ("form", True),
+}
+# 3.x defaults: form for query and cookie values, simple for path and header ones.
+_DEFAULT_STYLES = {"query": "form", "cookie": "form", "path": "simple", "header": "simple"}
 NO_PATHS = "no paths: the spec declares no operation, and OpenAPI 2.0 and 3.0 require a paths object"
 NO_PATHS_FIX = "add 'paths:' with the API's operations ('paths: {}' if it has none yet)"
 NO_OPERATIONS = "the spec declares no operation: the gateway serves nothing from it"
@@ -154,6 +166,8 @@ def _media_type(text: str) -> str:
 class _Body:
     content_types: list[str] = field(default_factory=list)
     required: bool = False
+    schema: dict[str, Any] | None = None
+    schema_media_type: str | None = None
 
 
 class _Extractor:
@@ -165,6 +179,7 @@ class _Extractor:
         self.findings: list[SpecIssue] = []
         self.warnings: list[SpecIssue] = []
         self.schemas = SchemaInliner(files, family)
+        self.bundler = SchemaBundler(files, family)
 
     def operations(self) -> list[Operation]:
         root = self.files.root
@@ -243,6 +258,8 @@ class _Extractor:
             content_types=tuple(dict.fromkeys(body.content_types)),
             file=source.display,
             pointer=pointer,
+            body_schema=body.schema,
+            body_schema_media_type=body.schema_media_type,
         )
 
     def _parameters(self, source: SourceFile, pointer: str, nodes: Any) -> dict[tuple[str, str], Any]:
@@ -278,7 +295,12 @@ class _Extractor:
         else:  # 3.x `content`: one media type whose schema describes the value
             schema = self._content_schema(source, join(pointer, "content"), node.get("content"))
         required = node.get("required") is True or location == "path"
-        return Parameter(node["name"], location, required, schema if isinstance(schema, dict) else {})
+        if self.family == "2.0":
+            style, explode = _COLLECTION_FORMATS.get(str(node.get("collectionFormat", "csv")), ("form", False))
+        else:
+            style = node.get("style") if isinstance(node.get("style"), str) else _DEFAULT_STYLES[location]
+            explode = node["explode"] if isinstance(node.get("explode"), bool) else style == "form"
+        return Parameter(node["name"], location, required, schema if isinstance(schema, dict) else {}, style, explode)
 
     def _content_schema(self, source: SourceFile, pointer: str, content: Any) -> Any:
         media_type, media = next(iter(content.items()), (None, None)) if isinstance(content, dict) else (None, None)
@@ -292,7 +314,20 @@ class _Extractor:
             return _Body()
         content = target.node.get("content")
         types = [_media_type(key) for key in content] if isinstance(content, dict) else []
-        return _Body(types, target.node.get("required") is True)
+        body = _Body(types, target.node.get("required") is True)
+        # The JSON media type's schema: application/json's if listed, else the first +json one's.
+        json_types = sorted(
+            (key for key in content if is_json_media_type(_media_type(key))) if isinstance(content, dict) else (),
+            key=lambda key: _media_type(key) != "application/json",
+        )
+        for key in json_types:
+            media = content[key]
+            if isinstance(media, dict) and "schema" in media:
+                at = join(target.pointer, "content", key, "schema")
+                body.schema = self.bundler.bundle(target.source, at, media["schema"])
+                body.schema_media_type = _media_type(key)
+                break
+        return body
 
     def _swagger_body(self, operation: dict[str, Any], parameters: dict[tuple[str, str], Any]) -> _Body:
         body = [p for p in parameters.values() if isinstance(p, dict)]
@@ -303,4 +338,11 @@ class _Extractor:
             types = [_media_type(str(item)) for item in consumes]
         else:
             types = [_SWAGGER_DEFAULT_CONSUMES.get(p["in"], "application/json") for p in body]
-        return _Body(types, any(p.get("required") is True for p in body))
+        found = _Body(types, any(p.get("required") is True for p in body))
+        schema_param = next((p for p in body if p.get("in") == "body" and "schema" in p), None)
+        json_type = next((t for t in types if is_json_media_type(t)), None)
+        if schema_param is not None and json_type is not None:
+            # Swagger keeps no pointer for a body parameter here: its schema is bundled from the root.
+            found.schema = self.bundler.bundle(self.files.root, "", schema_param["schema"])
+            found.schema_media_type = json_type
+        return found

@@ -53,6 +53,10 @@ class Parameter:
     # The parameter's JSON Schema with every $ref resolved; a reference cycle is cut
     # and replaced by {} (any value), which is all a gateway can enforce on it.
     schema: dict[str, Any] = field(default_factory=dict)
+    # How an array value is written: OpenAPI's style and explode (3.x defaults filled in; a
+    # Swagger 2.0 collectionFormat read as the style that writes the same).
+    style: str = "form"
+    explode: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ class Operation:
     content_types: tuple[str, ...]  # request media types; () when the operation takes no body
     file: str  # the file the operation is written in
     pointer: str  # JSON pointer of the operation object in that file
+    # The JSON body's schema, bundled (refs.SchemaBundler), and the media type it is written
+    # for; None when no JSON media type of the body has a schema.
+    body_schema: dict[str, Any] | None = None
+    body_schema_media_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ from airgapctl.specs.path_regex import param_regex, split_template
 _TEMPLATE_PARAM = re.compile(r"\{[^{}/]+\}")
 # A segment like <upload_url> or <id>: usually a parameter written in another framework's syntax.
 _PLACEHOLDER = re.compile(r"<([^<>/]+)>")
+# Header parameters OpenAPI says are ignored: the media-type check, content negotiation and
+# credentials have their own rules.
+IGNORED_HEADERS = ("accept", "content-type", "authorization")
 
 
 @dataclass
@@ -62,14 +65,29 @@ def build_entry(api: dict[str, Any], spec: LoadedSpec, op: Operation, ctx: Build
         "literal_segments": sum(1 for s in segments if s.literal is not None),
         "path_params": path_params,
         "query_params": [
-            {"name": p.name, "required": p.required, "schema": p.schema} for p in op.parameters if p.location == "query"
+            {"name": p.name, "required": p.required, "schema": p.schema, "style": p.style, "explode": p.explode}
+            for p in op.parameters
+            if p.location == "query"
+        ],
+        "header_params": [
+            {"name": p.name, "required": p.required, "schema": p.schema}
+            for p in op.parameters
+            if p.location == "header" and p.name.lower() not in IGNORED_HEADERS
         ],
         "body": {
             "allowed": bool(op.content_types),
             "required": op.body_required,
             "content_types": sorted(set(op.content_types)),
             "max_bytes": api["max_body_bytes"],
+            "schema": None
+            if op.body_schema is None
+            else {
+                "media_type": op.body_schema_media_type,
+                "dialect": schema_dialect(spec.openapi_version),
+                "document": op.body_schema,
+            },
         },
+        "validation": {"mode": api["validation"], "unknown_query": api["unknown_query"]},
         "deprecated": op.deprecated,
         "sunset": op.sunset,
         "deprecation_action": api["deprecated"] if op.deprecated else "allow",
@@ -78,6 +96,11 @@ def build_entry(api: dict[str, Any], spec: LoadedSpec, op: Operation, ctx: Build
         "tags": list(op.tags),
         "source": {"file": ctx.relative(op.file), "pointer": op.pointer},
     }
+
+
+def schema_dialect(openapi_version: str) -> str:
+    """JSON Schema 2020-12 for OpenAPI 3.1; 3.0's dialect (nullable ...) for 3.0 and Swagger 2.0."""
+    return "3.1" if openapi_version.startswith("3.1") else "3.0"
 
 
 def declared_path_warning(gateway_path: str) -> str | None:

@@ -248,3 +248,59 @@ class SchemaInliner:
         if self.family != "3.1" or not siblings:
             return resolved  # before 3.1, keywords next to $ref are ignored
         return {"allOf": [resolved, self.inline(source, pointer, siblings, active)]}
+
+
+class SchemaBundler:
+    """A body schema as one self-contained document: ``{"schema": ..., "defs": {"d1": ...}}``.
+
+    Every $ref, to this file or another, is rewritten to ``#/defs/dN``, one entry per schema it
+    names: a recursive schema stays recursive (the gateway bounds how deep it follows it) rather
+    than cut, and a schema used in many places is written once. A $ref that cannot be resolved
+    is reported by the walk and bundled as ``#/defs/missing``, which the gateway's compiler
+    refuses, so it fails closed. 3.1 keywords beside a $ref apply too (as allOf).
+    """
+
+    def __init__(self, files: SpecFiles, family: str) -> None:
+        self.files = files
+        self.family = family
+
+    def bundle(self, source: SourceFile, pointer: str, node: Any) -> dict[str, Any]:
+        names: dict[tuple[str, str], str] = {}
+        defs: dict[str, Any] = {}
+        pending: list[tuple[str, Target]] = []
+
+        def rewrite(source: SourceFile, pointer: str, node: Any) -> Any:
+            if not isinstance(node, dict):
+                return node
+            if "$ref" in node:
+                target = self.files.resolve(source, join(pointer, "$ref"), node["$ref"])
+                if target is None:
+                    ref = {"$ref": "#/defs/missing"}
+                else:
+                    where = (target.source.path, target.pointer)
+                    if where not in names:
+                        names[where] = f"d{len(names) + 1}"
+                        pending.append((names[where], target))
+                    ref = {"$ref": f"#/defs/{names[where]}"}
+                siblings = {key: value for key, value in node.items() if key != "$ref"}
+                if self.family != "3.1" or not siblings:
+                    return ref
+                return {"allOf": [ref, rewrite(source, pointer, siblings)]}
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                at = join(pointer, key)
+                if key in SCHEMA_NAMED and isinstance(value, dict):
+                    out[key] = {name: rewrite(source, join(at, name), sub) for name, sub in value.items()}
+                elif (key in SCHEMA_MANY or key == "items") and isinstance(value, list):
+                    out[key] = [rewrite(source, join(at, i), sub) for i, sub in enumerate(value)]
+                elif key in SCHEMA_ONE:
+                    out[key] = rewrite(source, at, value)
+                else:
+                    out[key] = value
+            return out
+
+        root = rewrite(source, pointer, node)
+        while pending:
+            name, target = pending.pop(0)
+            defs[name] = rewrite(target.source, target.pointer, target.node)
+        return {"schema": root, "defs": defs}

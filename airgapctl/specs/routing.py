@@ -14,6 +14,8 @@ from typing import Any
 
 from airgapctl.contracts.access_log import Reason
 from airgapctl.gateway import request_rules as rules
+from airgapctl.gateway.request_checks import STATUS as CHECK_STATUS
+from airgapctl.gateway.request_checks import UNCHECKED
 from airgapctl.specs import canonical
 
 # The gateway's canonical-path rule as one regex (also read by log analysis).
@@ -45,6 +47,13 @@ class Request:
     authority: str | None = None  # the host of an absolute-form target
     sni: str | None = None  # the TLS server name the client sent
     certificate_failed: bool = False  # a certificate the client CA does not vouch for (or revoked, expired)
+    # What the spec's request checks read: the query string (without "?"), header parameters the
+    # self-test sends, the body's bytes (body_bytes of filler when None), and the violation a
+    # request is built to commit (None: built valid), which only an operation in enforce mode refuses.
+    query: str = ""
+    spec_headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    violation: str | None = None
 
 
 class Router:
@@ -108,7 +117,10 @@ class Router:
             return Decision(403, Reason.FORBIDDEN_ROLE, op_id)
         if self._sunset_passed(operation):
             return Decision(410, Reason.SUNSET, op_id)
-        return self._body_decision(operation, request) or Decision(0, self._served_reason(operation), op_id)
+        refused = self._body_decision(operation, request)
+        if refused is None and request.violation and operation.get("validation", UNCHECKED)["mode"] == "enforce":
+            refused = Decision(CHECK_STATUS, request.violation, op_id)
+        return refused or Decision(0, self._served_reason(operation), op_id)
 
     def _host_known(self, request: Request) -> bool:
         if self.server_names is None or request.headers is None:

@@ -154,7 +154,9 @@ def _spec_record(spec: LoadedSpec, refs: dict[str, str]) -> dict[str, Any]:
                 "content_types": list(op.content_types),
                 "file": refs.get(op.file, op.file),
                 "pointer": op.pointer,
-                "parameters": [[p.name, p.location, p.required, p.schema] for p in op.parameters],
+                "parameters": [[p.name, p.location, p.required, p.schema, p.style, p.explode] for p in op.parameters],
+                "body_schema": op.body_schema,
+                "body_schema_media_type": op.body_schema_media_type,
             }
             for op in spec.operations
         ],
@@ -174,4 +176,6 @@ def _operation(record: dict[str, Any], names: dict[str, str]) -> Operation:
         content_types=tuple(record["content_types"]),
         file=names.get(record["file"], record["file"]),
         pointer=record["pointer"],
+        body_schema=record["body_schema"],
+        body_schema_media_type=record["body_schema_media_type"],
     )

@@ -18,6 +18,7 @@ from log_analysis.detectors import (
     probing,
     rate_limited,
     rate_spike,
+    schema_violation,
 )
 from log_analysis.detectors.base import Detector
 from log_analysis.drift import config_drift, orphan_route, policy_mismatch, role_drift, shadow_route, zombie_route
@@ -29,6 +30,7 @@ REGISTRY: tuple[Detector, ...] = (
     probing.DETECTOR,
     auth_failures.DETECTOR,
     forbidden_calls.DETECTOR,
+    schema_violation.DETECTOR,
     off_hours.DETECTOR,
     exfiltration.DETECTOR,
     latency.DETECTOR,

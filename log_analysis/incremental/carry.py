@@ -16,8 +16,9 @@ from typing import Any
 from log_analysis.aggregates import HOUR, MEASURES, AuditData
 from log_analysis.model import Finding
 
-# Rows keyed by time (actors: window; operations: hour; unmatched: hour) and the column holding it.
-_TIMED = {"actors": 2, "operations": 1, "unmatched": 4}
+# Rows keyed by time (actors, violations: window; operations, operation_clients, unmatched: hour) and
+# the column holding it.
+_TIMED = {"actors": 2, "operations": 1, "unmatched": 4, "operation_clients": 2, "violations": 2}
 
 
 def tail_of(data: AuditData) -> dict[str, Any] | None:
@@ -34,10 +35,11 @@ def tail_of(data: AuditData) -> dict[str, Any] | None:
 def with_carry(data: AuditData, carry: dict[str, Any] | None) -> tuple[AuditData, float | None]:
     """``data`` with the carried rows added, and where they start; unchanged when there is nothing to
     join (no carry, nothing read, the new lines start more than an hour after the carried ones, or the
-    carried rows hold other measures: kept by another version, that hour is judged on the new lines)."""
+    carried rows hold other measures or tables: kept by another version, that hour is judged on the
+    new lines)."""
     if not carry or data.start is None or data.start > carry["end"] + HOUR:
         return data, None
-    if carry.get("measures") != list(MEASURES):
+    if carry.get("measures") != list(MEASURES) or any(name not in carry for name in _TIMED):
         return data, None
     rows = {name: [tuple(row) for row in carry[name]] for name in _TIMED}
     if not any(rows.values()):

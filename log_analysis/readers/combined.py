@@ -2,7 +2,8 @@
 
 Such logs carry no identity but ``$remote_user``, no operation and no decision: the operation is
 resolved from the current policy (its regexes, in match-priority order; none without a policy) and
-the gateway's reason is inferred from the status. They carry no request time, so the latency detector sees none.
+the gateway's reason is inferred from the status. They carry no request time, so the latency detector
+sees none, and no spec check, so schema_violation sees none either.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from airgapctl.contracts.access_log import Reason
 from log_analysis.readers.inputs import LogInput
-from log_analysis.readers.sql import ReadOptions, literal, served, window_problem
+from log_analysis.readers.sql import VIOLATION_COLUMNS, ReadOptions, literal, served, window_problem
 
 _PATTERN = r'^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)(?: [^"]*)?" (\d{3}) (\d+|-)'
 _FIELDS = "['addr', 'user', 'time', 'method', 'uri', 'status', 'bytes']"
@@ -34,6 +35,8 @@ _UNMATCHED = {
 }
 # Refused before routing, whatever the path: no operation is logged for them.
 _AUTH = {401: Reason.NO_CLIENT_CERT, 495: Reason.BAD_CLIENT_CERT, 496: Reason.NO_CLIENT_CERT}
+# A 400 could be a spec check's refusal or the upstream's answer: nothing tells which, so none is inferred.
+_NO_SPEC_CHECK = ", ".join(f"'' AS {name}" for name in VIOLATION_COLUMNS)
 
 
 def raw_lines(log: LogInput, rejects_table: str, max_line_bytes: int) -> str:
@@ -86,7 +89,7 @@ def combined_source(index: int, log: LogInput, options: ReadOptions, policy: dic
     return f"""
     SELECT {index} AS fi, ts, lh, remote_addr, client, method, uri, path, operation,
         CASE WHEN {served()} THEN 'allow' ELSE 'deny' END AS decision,
-        reason, status, bytes_out, NULL::DOUBLE AS request_time, '' AS policy_id,
+        reason, status, bytes_out, NULL::DOUBLE AS request_time, '' AS policy_id, {_NO_SPEC_CHECK},
         CASE WHEN is_binary THEN 'binary' WHEN is_malformed THEN 'malformed' WHEN ts IS NULL THEN 'bad_time'
              {window_problem(options)}
              ELSE NULL END AS problem

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from airgapctl.contracts import access_log
 from log_analysis.readers.inputs import LogInput
-from log_analysis.readers.sql import SELFTEST_TABLE, ReadOptions, literal, served, window_problem
+from log_analysis.readers.sql import SELFTEST_TABLE, VIOLATION_COLUMNS, ReadOptions, literal, served, window_problem
 
 # The logged fields the audit reads, typed from the contract: naming only these keeps DuckDB's JSON reader fast.
 _READ = (
     "v", "time", "remote_addr", "client", "method", "uri", "operation", "decision", "reason", "status", "bytes_out",
-    "request_time", "policy_id",
+    "request_time", "policy_id", *VIOLATION_COLUMNS,
 )  # fmt: skip
 _SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE"}
 # An HTTP status fits INTEGER, the combined reader's type for it.
@@ -31,7 +31,12 @@ _COLUMNS = _columns(_READ)
 _COLUMNS_WITH_ID = _columns((*_READ, "request_id"))
 # A parsed record cannot show its line's length; its text fields' bytes (strlen: the limit is in bytes, and it
 # need not decode UTF-8) plus the fixed part bound it from below.
-_TEXT_LENGTH = "strlen(uri) + coalesce(strlen(client), 0) + coalesce(strlen(operation), 0) + 400"
+_TEXT_LENGTH = (
+    "strlen(uri) + coalesce(strlen(client), 0) + coalesce(strlen(operation), 0) "
+    "+ coalesce(strlen(violation_pointer), 0) + 400"
+)
+# The fields lines written before the gateway checked requests against their specs lack: ''.
+_SPEC_CHECK = ", ".join(f"coalesce({name}, '') AS {name}" for name in VIOLATION_COLUMNS)
 
 
 def json_source(index: int, log: LogInput, options: ReadOptions) -> str:
@@ -51,7 +56,7 @@ def json_source(index: int, log: LogInput, options: ReadOptions) -> str:
         coalesce(remote_addr, '') AS remote_addr, coalesce(client, '') AS client, method,
         uri, split_part(uri, '?', 1) AS path, coalesce(operation, '') AS operation,
         coalesce(decision, '') AS decision, coalesce(reason, '') AS reason, status,
-        coalesce(bytes_out, 0) AS bytes_out, request_time, coalesce(policy_id, '') AS policy_id,
+        coalesce(bytes_out, 0) AS bytes_out, request_time, coalesce(policy_id, '') AS policy_id, {_SPEC_CHECK},
         CASE WHEN v <> {access_log.VERSION} THEN 'unknown_version'
              WHEN time IS NULL AND method IS NULL AND uri IS NULL AND status IS NULL THEN 'unparsable'
              WHEN v IS NULL OR time IS NULL OR method IS NULL OR uri IS NULL OR status IS NULL OR decision IS NULL

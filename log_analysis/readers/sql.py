@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from airgapctl.contracts import access_log
 
+# The spec check's fields: what it found, where and which check ('' for none, and in lines written
+# before the gateway checked requests, or in formats that cannot carry them).
+VIOLATION_COLUMNS = ("violation", "violation_pointer", "violation_keyword")
 # Every reader yields these columns, one row per line (problem lines included, marked in `problem`).
 # ``uri`` is the raw request target; ``path`` the same without its query.
 EVENT_COLUMNS = (
@@ -24,6 +27,7 @@ EVENT_COLUMNS = (
     "bytes_out",
     "request_time",
     "policy_id",
+    *VIOLATION_COLUMNS,
     "problem",
 )
 ALLOWED_REASONS = access_log.ALLOWED

@@ -328,6 +328,69 @@ def forbidden_calls(ctx: SimContext) -> list[Incident]:
     return [Incident("forbidden_calls", {"client": client.name}, start, end, note, refused)]
 
 
+def schema_violation(ctx: SimContext) -> list[Incident]:
+    return [*_client_breaking_its_spec(ctx), *_operation_spec_change(ctx)]
+
+
+def _spec_finding(op: dict) -> tuple[str, str, str]:
+    """What the spec check finds in a request of ``op``: a field of its body, else a query parameter."""
+    if op["body"]["allowed"]:
+        return Reason.INVALID_BODY, "/name", "type"
+    return Reason.INVALID_QUERY, "/limit", "maximum"
+
+
+def _client_breaking_its_spec(ctx: SimContext) -> list[Incident]:
+    """A client released with a bug: for an hour, seven of ten of its calls break their operation's spec,
+    served as the gateway checks that API in report mode."""
+    client = ctx.client(("service",), 0, 8)
+    if client is None:
+        return []
+    start, end, rng = ctx.at(0, 8.0), ctx.at(0, 9.0), ctx.rng
+    operations = {sim.id: sim.op for sim in ctx.operations}
+
+    def flag(event: Event) -> None:
+        if rng.random() < 0.7:
+            found = _spec_finding(operations[event.operation])
+            event.violation, event.violation_pointer, event.violation_keyword = found
+
+    return [
+        Incident(
+            "schema_violation",
+            {"client": client.name},
+            start,
+            end,
+            "a client's calls break their spec (report mode)",
+            change=flag,
+            applies=served_to(client),
+        )
+    ]
+
+
+def _operation_spec_change(ctx: SimContext) -> list[Incident]:
+    """An upstream release changed an operation's spec: a query parameter every client leaves out is now
+    required, and the gateway, enforcing the new spec, refuses every call of it for an hour."""
+    target = popular_operation(ctx, exclude=set(ctx.used_operations))
+    ctx.used_operations.add(target.id)
+    start, end = ctx.at(1, 8.0), ctx.at(1, 9.0)
+    reason = Reason.INVALID_BODY if target.op["body"]["allowed"] else Reason.INVALID_QUERY
+
+    def refuse_all(event: Event) -> None:
+        refuse(event, 400, reason, event.method, event.uri, event.operation)
+        event.violation, event.violation_pointer, event.violation_keyword = reason, "/page", "required"
+
+    return [
+        Incident(
+            "schema_violation",
+            {"operation": target.id},
+            start,
+            end,
+            "every client refused: the spec changed (enforce mode)",
+            change=refuse_all,
+            applies=lambda e: e.operation == target.id and e.reason in (Reason.OK, Reason.DEPRECATED),
+        )
+    ]
+
+
 def popular_operation(ctx: SimContext, exclude: set[str]) -> SimOperation:
     """The live operation with the most expected traffic, for incidents that need many samples."""
     usage: dict[str, float] = {}

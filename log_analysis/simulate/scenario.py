@@ -36,8 +36,9 @@ INJECTORS: dict[str, Callable[[SimContext], list[Incident]]] = {
     "policy_mismatch": drift_cases.policy_mismatch,
     "config_drift": drift_cases.config_drift,
     "input_quality": anomalies.input_quality,
-    # Last: the clients the kinds above pick stay theirs.
+    # Last: the clients and operations the kinds above pick stay theirs.
     "forbidden_calls": anomalies.forbidden_calls,
+    "schema_violation": anomalies.schema_violation,
 }
 TRUTH_SCHEMA = "airgapctl/audit-ground-truth"
 

@@ -6,7 +6,8 @@ learned from ``train`` and the audit runs on ``audit`` through the real pipeline
 cases need a finding of the file's detector (with the given subject, severity and words of its
 message); ``should_not_fire`` cases must produce none of it. A case may be written as combined
 lines of a server that knows no identities (``format: combined``) and audited without a policy
-(``policy: none``).
+(``policy: none``). A pattern's ``violation``, ``pointer`` and ``keyword`` are what the gateway's
+spec check found (none when left out).
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def _line(pattern: dict[str, Any], when: dt.datetime, index: int, log_format: st
         "upstream_time": "",
         "tls_version": "TLSv1.3",
         "policy_id": policy_id,
+        "violation": pattern.get("violation", ""),
+        "violation_pointer": pattern.get("pointer", ""),
+        "violation_keyword": pattern.get("keyword", ""),
     }
     return json.dumps(record)
 

@@ -136,7 +136,7 @@ def test_roles_clients_limits_and_overrides(write_access):
     assert ops["pets.listPets"]["roles"] == ["admin", "reader"]
     assert ops["pets.createPet"]["roles"] == ["admin"]
     assert ops["pets.createPet"]["body"] == {
-        "allowed": True, "required": True, "content_types": ["application/json"], "max_bytes": 2048,
+        "allowed": True, "required": True, "content_types": ["application/json"], "max_bytes": 2048, "schema": None,
     }  # fmt: skip
     assert ops["pets.createPet"]["rate_limit"] == {"per_second": 2, "burst": 0}
     assert ops["pets.listPets"]["body"]["allowed"] is False

@@ -60,6 +60,10 @@ def operation(
     action: str = "allow",
     sunset: str | None = None,
     rate_limit: dict[str, int] | None = None,
+    query: list[dict[str, Any]] | None = None,
+    headers: list[dict[str, Any]] | None = None,
+    validation: str = "enforce",
+    unknown_query: str = "allow",
 ) -> dict[str, Any]:
     regex, path_params, literals = path_regex(base_path + template, params or {})
     return {
@@ -73,8 +77,10 @@ def operation(
         "regex": regex,
         "literal_segments": literals,
         "path_params": path_params,
-        "query_params": [],
+        "query_params": query or [],
+        "header_params": headers or [],
         "body": body or no_body(),
+        "validation": {"mode": validation, "unknown_query": unknown_query},
         "deprecated": deprecated,
         "sunset": sunset,
         "deprecation_action": action,
@@ -86,16 +92,37 @@ def operation(
 
 
 def no_body() -> dict[str, Any]:
-    return {"allowed": False, "required": False, "content_types": [], "max_bytes": 0}
+    return {"allowed": False, "required": False, "content_types": [], "max_bytes": 0, "schema": None}
 
 
-def json_body(max_bytes: int = 1024, content_types: list[str] | None = None) -> dict[str, Any]:
+def json_body(
+    max_bytes: int = 1024,
+    content_types: list[str] | None = None,
+    schema: Any = None,
+    required: bool = False,
+    dialect: str = "3.0",
+    defs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A body; with ``schema``, JSON bodies are checked against it (``defs``: what #/defs/NAME names)."""
     return {
         "allowed": True,
-        "required": True,
+        "required": required,
         "content_types": content_types or ["application/json"],
         "max_bytes": max_bytes,
+        "schema": None
+        if schema is None
+        else {"media_type": "application/json", "dialect": dialect, "document": {"schema": schema, "defs": defs or {}}},
     }
+
+
+def query_param(
+    name: str, schema: dict[str, Any], required: bool = False, style: str = "form", explode: bool = True
+) -> dict[str, Any]:
+    return {"name": name, "required": required, "schema": schema, "style": style, "explode": explode}
+
+
+def header_param(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "required": required, "schema": schema}
 
 
 def client(name: str, subject: str, roles: list[str], rate_limit: dict[str, int] | None = None) -> dict[str, Any]:
@@ -129,7 +156,12 @@ def policy(
         "schema_version": 1,
         "policy_id": "",
         "site": site,
-        "defaults": {"max_body_bytes": 1048576, "deprecated": "warn"},
+        "defaults": {
+            "max_body_bytes": 1048576,
+            "deprecated": "warn",
+            "validation": "enforce",
+            "unknown_query": "allow",
+        },
         "apis": sorted(copy.deepcopy(apis), key=lambda a: a["name"]),
         "operations": sorted(copy.deepcopy(operations), key=priority),
         "roles": sorted(copy.deepcopy(roles), key=lambda r: r["name"]),
