@@ -119,7 +119,7 @@ def _policy(upstream_port: int) -> dict[str, Any]:
             body=body,
             validation="report",
             query=[Q("limit", {"type": "integer"}, required=True)],
-        ),  # fmt: skip
+        ),
         op("checks", "/v1", "offItem", "POST", "/off", ["user"], body=body, validation="off", query=ITEM_QUERY),
         op(
             "checks",
@@ -130,7 +130,7 @@ def _policy(upstream_port: int) -> dict[str, Any]:
             ["user"],
             query=[Q("a", {"type": "string"})],
             unknown_query="refuse",
-        ),  # fmt: skip
+        ),
         op("checks", "/v1", "plain", "GET", "/plain", ["user"]),
         op(
             "checks",
@@ -140,7 +140,7 @@ def _policy(upstream_port: int) -> dict[str, Any]:
             "/upload",
             ["user"],
             body=pb.json_body(4096, ["application/json", "text/plain"], schema=ITEM, defs={"node": NODE}),
-        ),  # fmt: skip
+        ),
     ]
     return pb.policy(
         [pb.api("checks", "/v1", url)], operations, [pb.role("user")], [pb.client("alice", ALICE, ["user"])]
@@ -195,7 +195,7 @@ def _query_cases() -> list[Case]:
             "/v1/items?limit=5&status=open&tag=abc&name=ab&ids=1&ids=2&csv=a,b&pipes=1|2"
             f"&ref={UUID}&ratio=0.5&flag=true&maybe=x",
             headers=TRACE,
-        ),  # fmt: skip
+        ),
         Case("plus is a space, declared enum", "GET", "/v1/items?limit=5&name=a+b", headers=TRACE),
         Case("undeclared parameters pass by default", "GET", "/v1/items?limit=5&other=1", headers=TRACE),
         Case("required missing", "GET", "/v1/items?status=open", headers=TRACE, finding=(bad, "/limit", "required")),
@@ -213,35 +213,35 @@ def _query_cases() -> list[Case]:
             "/v1/items?limit=5&ids=1&ids=x",
             headers=TRACE,
             finding=(bad, "/ids/1", "type"),
-        ),  # fmt: skip
+        ),
         Case(
             "exploded array maxItems",
             "GET",
             "/v1/items?limit=5&ids=1&ids=2&ids=3&ids=4",
             headers=TRACE,
             finding=(bad, "/ids", "maxItems"),
-        ),  # fmt: skip
+        ),
         Case(
             "form array uniqueItems",
             "GET",
             "/v1/items?limit=5&csv=a,a",
             headers=TRACE,
             finding=(bad, "/csv/1", "uniqueItems"),
-        ),  # fmt: skip
+        ),
         Case(
             "form array sent twice",
             "GET",
             "/v1/items?limit=5&csv=a&csv=b",
             headers=TRACE,
             finding=(bad, "/csv", "repeated"),
-        ),  # fmt: skip
+        ),
         Case(
             "pipe array minItems",
             "GET",
             "/v1/items?limit=5&pipes=1",
             headers=TRACE,
             finding=(bad, "/pipes", "minItems"),
-        ),  # fmt: skip
+        ),
         Case("format", "GET", "/v1/items?limit=5&ref=nope", headers=TRACE, finding=(bad, "/ref", "format")),
         Case(
             "exclusiveMaximum",
@@ -249,11 +249,11 @@ def _query_cases() -> list[Case]:
             "/v1/items?limit=5&ratio=1",
             headers=TRACE,
             finding=(bad, "/ratio", "exclusiveMaximum"),
-        ),  # fmt: skip
+        ),
         Case("boolean", "GET", "/v1/items?limit=5&flag=yes", headers=TRACE, finding=(bad, "/flag", "type")),
         Case(
             "broken percent-encoding", "GET", "/v1/items?limit=5&tag=%zz", headers=TRACE, finding=(bad, "", "encoding")
-        ),  # fmt: skip
+        ),
         Case("unknown refused where the API says so", "GET", "/v1/strict?a=1&b=2", finding=(bad, "", "unknown")),
         Case("known passes where unknown are refused", "GET", "/v1/strict?a=1"),
     ]
@@ -270,7 +270,7 @@ def _header_cases() -> list[Case]:
             GOOD_QUERY,
             headers=(("X-Trace-Id", CANARY),),
             finding=(bad, "/x-trace-id", "format"),
-        ),  # fmt: skip
+        ),
         Case(
             "header type", "GET", GOOD_QUERY, headers=(*TRACE, ("X-Count", "many")), finding=(bad, "/x-count", "type")
         ),
@@ -317,7 +317,7 @@ def _body_cases() -> list[Case]:
             post,
             _body(tree={"name": "r", "children": [{"children": []}]}),
             finding=(bad, "/tree/children/0/name", "required"),
-        ),  # fmt: skip
+        ),
         Case("oneOf", "POST", post, _body(size="medium"), finding=(bad, "/size", "oneOf")),
         Case("anyOf", "POST", post, _body(alias="long"), finding=(bad, "/alias", "anyOf")),
         Case("allOf", "POST", post, _body(code="a"), finding=(bad, "/code", "minLength")),
@@ -329,21 +329,21 @@ def _body_cases() -> list[Case]:
             post,
             b'{"name":"Rex","kind":"dog","kind":"cow"}',
             finding=(bad, "", "duplicate_key"),
-        ),  # fmt: skip
+        ),
         Case(
             "escaped duplicate key",
             "POST",
             post,
             b'{"name":"Rex","kind":"dog","\\u006bind":"dog"}',
             finding=(bad, "", "duplicate_key"),
-        ),  # fmt: skip
+        ),
         Case(
             "deep nesting",
             "POST",
             post,
             b'{"name":"R","kind":"dog","meta":{"a":' + b"[" * 30 + b"]" * 30 + b"}}",
             finding=(bad, "", "depth"),
-        ),  # fmt: skip
+        ),
         Case("huge number", "POST", post, b'{"name":"R","kind":"dog","count":1e400}', finding=(bad, "", "number")),
         Case(
             "integer beyond 2^53",
@@ -351,7 +351,7 @@ def _body_cases() -> list[Case]:
             post,
             b'{"name":"R","kind":"dog","count":90071992547409931}',
             finding=(bad, "", "number"),
-        ),  # fmt: skip
+        ),
         Case("invalid UTF-8", "POST", post, b'{"name":"R\xff","kind":"dog"}', finding=(bad, "", "utf8")),
         Case("not JSON", "POST", post, b'{"name":"R","kind":"dog",}', finding=(bad, "", "json")),
         Case(
@@ -359,7 +359,7 @@ def _body_cases() -> list[Case]:
             "POST",
             post,
             json.dumps(_body(name="Rex", note="[[[[{{{{" * 10)).encode(),
-        ),  # fmt: skip
+        ),
         Case(
             "a JSON media type with parameters",
             "POST",
@@ -374,14 +374,14 @@ def _body_cases() -> list[Case]:
             "/v1/upload",
             b"{not json",
             headers=(("Content-Type", "text/plain"),),
-        ),  # fmt: skip
+        ),
         Case(
             "JSON body on the other listed type's operation",
             "PUT",
             "/v1/upload",
             _body(kind="cow"),
             finding=(bad, "/kind", "enum"),
-        ),  # fmt: skip
+        ),
     ]
     return cases
 
