@@ -72,6 +72,7 @@ class Case:
     name: str
     path: str
     status: int  # what the gateway must answer (the bare proxy always serves)
+    body: Path | None = None  # POSTed as application/json (ab -p); None: a GET
 
 
 def _common_http(prefix: Path) -> str:
@@ -177,10 +178,14 @@ def worker_ticks(master: int) -> int:
     return total
 
 
-def ab(port: int, path: str, requests: int, client_pem: Path, csv: Path, time_limit: int) -> tuple[int, float, int]:
-    """(complete, requests/s, non-2xx) of one ApacheBench run; percentiles go to ``csv``."""
+def ab(
+    port: int, path: str, requests: int, client_pem: Path, csv: Path, time_limit: int, body: Path | None = None
+) -> tuple[int, float, int]:
+    """(complete, requests/s, non-2xx) of one ApacheBench run; percentiles go to ``csv``. With
+    ``body``, each request POSTs that file as application/json."""
+    post = ["-p", str(body), "-T", JSON] if body is not None else []
     argv = ["ab", "-q", "-k", "-c", str(CONCURRENCY), "-t", str(time_limit), "-n", str(requests),
-            "-E", str(client_pem), "-e", str(csv), f"https://127.0.0.1:{port}{path}"]  # fmt: skip
+            "-E", str(client_pem), "-e", str(csv), *post, f"https://127.0.0.1:{port}{path}"]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=time_limit + 30)
     if done.returncode != 0:
         sys.exit(f"ab failed: {done.stderr.strip() or done.stdout[-2000:]}")
@@ -208,7 +213,7 @@ def measure(
     csv = Path(args.workdir) / "ab.csv"
     before = worker_ticks(nginx.process.pid)
     requests = requests or args.requests
-    complete, per_second, non_2xx = ab(nginx.port, case.path, requests, client_pem, csv, args.time_limit)
+    complete, per_second, non_2xx = ab(nginx.port, case.path, requests, client_pem, csv, args.time_limit, case.body)
     ticks = worker_ticks(nginx.process.pid) - before
     if non_2xx != (complete if expect >= 300 else 0):
         sys.exit(f"{case.name} on port {nginx.port}: {non_2xx} of {complete} answers not the expected {expect}")

@@ -151,7 +151,7 @@ def render_gateway(
         raise AirgapError(f"cannot put the new configuration in place: {error}", hint=f"see {staging}") from error
     result.render_seconds = round(render_seconds, 3)
     result.nginx_test_seconds = round(test_seconds, 3)
-    result.warnings = [line.replace(str(staging), str(out)) for line in test.warnings]
+    result.warnings += [line.replace(str(staging), str(out)) for line in test.warnings]
     return result
 
 
@@ -239,6 +239,8 @@ def _result(document: dict[str, Any], label: str, model: dict[str, Any], files: 
         files=files,
         nginx_test="ok",
         next_sunset=model["next_sunset"],
+        # What of the specs the request checks cannot check, named by operation and place.
+        warnings=list(model["request_checks"]["warnings"]),
     )
 
 

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from airgapctl.gateway.render import RenderOptions, render_templates, template_variables
+from airgapctl.schemas import load_schema
 from log_analysis.detectors import DETECTORS
 from log_analysis.pipeline import AuditOptions, run_audit
 
@@ -179,3 +180,10 @@ def test_every_detector_has_cases_both_ways():
         detector, fires, _ = param.values
         covered.setdefault(detector, set()).add(fires)
     assert {name: {True, False} for name in DETECTORS} == covered
+
+
+def test_the_report_schema_names_every_detector():
+    """Every run lists every detector: a report naming one the schema does not know is invalid (and the
+    fleet audit sets it aside)."""
+    schema = load_schema("report")
+    assert set(schema["$defs"]["detector"]["enum"]) == set(DETECTORS)

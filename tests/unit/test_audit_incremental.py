@@ -157,14 +157,31 @@ def test_a_stored_hour_of_other_measures_is_not_joined(tmp_path):
     state = tmp_path / "state"
     run_audit(AuditOptions(logs=[log], policy=POLICY_FILE, state_dir=state))
     reading = json.loads((state / "reading.json").read_text())
-    reading["carry"]["measures"].remove("forbidden")
-    reading["carry"]["actors"] = [row[:-3] + row[-2:] for row in reading["carry"]["actors"]]
+    measures = reading["carry"]["measures"]
+    column = 3 + measures.index("forbidden")  # an actors row: client, remote_addr, win, then the measures
+    measures.remove("forbidden")
+    reading["carry"]["actors"] = [row[:column] + row[column + 1 :] for row in reading["carry"]["actors"]]
     (state / "reading.json").write_text(json.dumps(reading))
     with log.open("a") as stream:
         stream.write(_failures(12, 12))
     second = run_audit(AuditOptions(logs=[log], policy=POLICY_FILE, state_dir=state)).report
     assert second["inputs"]["lines_read"] == 12 and second["inputs"]["carried_from"] is None
     assert second["summary"]["by_detector"]["auth_failures"] == 0
+
+
+def test_a_stored_hour_without_the_spec_checks_rows_is_not_joined(tmp_path):
+    """A state kept before the audit kept the spec check's rows: the measures may match, the tables do not."""
+    log = tmp_path / "access.log"
+    log.write_text(_lines(0, 30, step=2.0))
+    state = tmp_path / "state"
+    _audit(state, log)
+    reading = json.loads((state / "reading.json").read_text())
+    assert {"violations", "operation_clients"} <= set(reading["carry"])
+    del reading["carry"]["violations"], reading["carry"]["operation_clients"]
+    (state / "reading.json").write_text(json.dumps(reading))
+    with log.open("a") as stream:
+        stream.write(_lines(30, 10, step=2.0))
+    assert _audit(state, log)["inputs"]["carried_from"] is None
 
 
 def test_a_finding_of_the_stored_hour_alone_is_not_reported_again(tmp_path):

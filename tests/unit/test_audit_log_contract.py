@@ -12,19 +12,22 @@ from airgapctl.contracts import access_log
 from log_analysis.readers.gateway_json import _COLUMNS, _READ
 from log_analysis.readers.problems import REASONS as PROBLEMS
 from log_analysis.readers.records import read_records
+from log_analysis.readers.sql import EVENT_COLUMNS, VIOLATION_COLUMNS
 from log_analysis.simulate import INJECTORS, SimulationOptions, simulate
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audit"
 POLICY = json.loads((FIXTURES / "policy.json").read_text())
 SCHEMAS = Path(access_log.__file__).parents[1] / "schemas"
 VALIDATOR = Draft202012Validator(json.loads((SCHEMAS / "access_log.schema.json").read_text()))
-SERVED = {
+_VALUES = {
     "v": 1, "time": "2026-03-02T09:00:00+01:00", "request_id": "0" * 32, "remote_addr": "10.0.0.5",
     "client": "alice", "subject": "CN=alice,OU=ops,O=Example", "roles": "reader,writer", "method": "GET",
     "uri": "/api/pets/7", "operation": "petstore.getPet", "decision": "allow", "reason": "ok", "status": 200,
     "bytes_in": 300, "bytes_out": 1200, "request_time": 0.012, "upstream_status": "200", "upstream_time": "0.011",
-    "tls_version": "TLSv1.3", "policy_id": POLICY["policy_id"],
+    "tls_version": "TLSv1.3", "policy_id": POLICY["policy_id"], "violation": "", "violation_pointer": "",
+    "violation_keyword": "",
 }  # fmt: skip
+SERVED = {field.name: _VALUES[field.name] for field in access_log.FIELDS}  # in the order NGINX writes them
 
 
 def _read(tmp_path: Path, *lines: dict) -> tuple[list[dict], dict[str, int], int]:
@@ -44,6 +47,39 @@ def test_the_reader_reads_contract_fields_with_their_types():
     for name in _READ:
         assert f"'{name}': " in _COLUMNS
     assert "'request_time': 'DOUBLE'" in _COLUMNS and "'bytes_out': 'BIGINT'" in _COLUMNS
+
+
+def test_the_spec_checks_fields_are_optional_strings_every_reader_yields():
+    for name in VIOLATION_COLUMNS:
+        field = access_log.FIELD[name]
+        assert (field.type, field.required) == ("string", False)
+        assert name in _READ and name in EVENT_COLUMNS
+    assert access_log.FIELD["violation"].values == ("", *access_log.VIOLATIONS)
+
+
+def test_a_line_without_the_spec_checks_fields_is_read_with_none(tmp_path):
+    """Lines written before the gateway checked requests against their specs."""
+    old = {name: value for name, value in SERVED.items() if name not in VIOLATION_COLUMNS}
+    VALIDATOR.validate(old)
+    flagged = {**SERVED, "violation": "invalid_query", "violation_pointer": "/limit", "violation_keyword": "maximum"}
+    VALIDATOR.validate(flagged)
+    records, skipped, _ = _read(tmp_path, old, flagged)
+    assert skipped == {}
+    assert sorted(tuple(r[name] for name in VIOLATION_COLUMNS) for r in records) == [
+        ("", "", ""),
+        ("invalid_query", "/limit", "maximum"),
+    ]
+
+
+def test_a_refusal_for_the_spec_is_a_denial_its_reason_implies(tmp_path):
+    refused = {
+        **SERVED, "decision": "deny", "reason": "invalid_body", "status": 400, "upstream_status": "",
+        "upstream_time": "", "violation": "invalid_body", "violation_pointer": "", "violation_keyword": "json",
+    }  # fmt: skip
+    VALIDATOR.validate(refused)
+    records, skipped, _ = _read(tmp_path, refused, {**refused, "decision": "allow"})
+    assert skipped == {"contradictory_decision": 1}
+    assert [(r["decision"], r["reason"], r["violation_keyword"]) for r in records] == [("deny", "invalid_body", "json")]
 
 
 @pytest.mark.parametrize("version", [2, 0, 99])

@@ -8,6 +8,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from jsonschema import Draft202012Validator
+
 from airgapctl.contracts import access_log
 from airgapctl.contracts.access_log import Reason
 from log_analysis.detectors import DETECTORS
@@ -24,6 +26,8 @@ ADDRESSES = {"alice": "10.0.0.1", "bob": "10.0.0.2", "carol": "10.0.0.3"}
 START = dt.datetime(2026, 3, 5, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 CANARY = "c4n4ry-7f3e"  # a request value: it must never reach a report
 SPEC_FIELDS = ("violation", "violation_pointer", "violation_keyword")
+SCHEMA = Path(access_log.__file__).parents[1] / "schemas" / "access_log.schema.json"
+VALIDATOR = Draft202012Validator(json.loads(SCHEMA.read_text()))
 
 
 def _line(
@@ -274,6 +278,13 @@ def test_the_simulators_incidents_are_found(tmp_path):
             tmp_path / "logs", days=7, train_days=5, requests_per_day=20_000, incidents=("schema_violation",)
         ),
     )
+    texts = [text for name in sim.audit_files for text in Path(name).read_text().splitlines()]
+    flagged = [json.loads(text) for text in texts if "invalid_" in text]
+    assert {(line["violation"], line["reason"]) for line in flagged} >= {("invalid_query", "ok")}
+    assert any(line["reason"] in access_log.VIOLATIONS for line in flagged)
+    for line in flagged[:: max(1, len(flagged) // 50)]:
+        VALIDATOR.validate(line)
+        assert list(line) == [field.name for field in access_log.FIELDS]
     result = run_audit(AuditOptions(logs=[Path(p) for p in sim.audit_files], policy=POLICY_FILE))
     found = sorted(
         (f.evidence["kind"], f.subject.client or f.subject.operation)
