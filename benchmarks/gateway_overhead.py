@@ -3,19 +3,37 @@
 Run by hand (never from the test suite):
 
     .venv/bin/python -m benchmarks.gateway_overhead [--requests 32000] [--rounds 5] [--sizes 200,2100]
-        [--access-log-buffer 64k|off]
+        [--access-log-buffer 64k|off] [--workload get,post]
 
-Three NGINX instances on 127.0.0.1: a static upstream (one worker answering a fixed small body, so
-it is not the bottleneck); the gateway rendered from a policy of SIZE operations (mutual TLS, JSON
-access log on, written in 64 KiB batches as the role deploys it unless --access-log-buffer off;
-rate limits present but generous enough never to trigger); and a bare reverse proxy with the
-same TLS and client-certificate settings in front of the same upstream (no policy, no access log).
-Both proxies run 2 workers. ApacheBench (``ab -k -c 32``, presenting a client
-certificate) sends, for each size: a GET of the first declared operation, a GET of the last one
-(policy order: the route it takes is tried after every other GET route), and a GET of an undeclared
-path (404 from the gateway, served by the bare proxy). Each case runs ROUNDS times against both,
-alternating which goes first; the medians are printed with the gateway/bare ratios. CPU per request
-is the NGINX workers' user+system time (/proc/PID/stat) over the run, divided by the requests.
+Three NGINX instances on 127.0.0.1: a static upstream (one worker answering a fixed small body to
+any method, so it is not the bottleneck); the gateway rendered from a policy of SIZE operations
+(mutual TLS, JSON access log on, written in 64 KiB batches as the role deploys it unless
+--access-log-buffer off; rate limits present but generous enough never to trigger) plus the two
+POST operations below; and a bare reverse proxy with the same TLS and client-certificate settings
+in front of the same upstream (no policy, no access log). Both proxies run 2 workers. ApacheBench
+(``ab -k -c 32``, presenting a client certificate with -E) runs two workloads, both by default
+(``--workload get`` or ``--workload post`` runs one):
+
+get: for each size, a GET of the first declared operation, a GET of the last one (policy order:
+the route it takes is tried after every other GET route), and a GET of an undeclared path (404
+from the gateway, served by the bare proxy). These operations have no request checks (large_policy
+gives them validation enforce but no parameters or body schema), so they show that operations
+without checks are unchanged by the checks of others in the same policy: before timing, the
+script checks that the validated POST is the policy's one checked operation and that the rendered
+server.conf has exactly one js_content, that of its body class. Each case runs ROUNDS times
+against both, alternating which goes first; the medians are printed with the gateway/bare ratios.
+
+post: ``ab -p BODY -T application/json`` sends a valid JSON body of about 1 KB (an order,
+benchmarks/gateway_post_body.py: 20 properties, a nested object, arrays, formats, enums, a oneOf
+and $refs) to (a) "validated", POST /bench/orders, whose body is checked against that schema in
+NGINX's JavaScript module (validation enforce); (b) "off", POST /bench/orders-unchecked, the same
+body rule with validation off; (c) "bare", the bare proxy, same path as (a). Before timing, the
+valid body must reach the upstream (its 200 and body) through all three, and a body invalid in
+one place must get 400 from (a) and 200 from (b). Each target runs ROUNDS times, rotating which
+goes first; the medians are printed with the validated/bare, off/bare and validated/off ratios.
+
+CPU per request is the NGINX workers' user+system time (/proc/PID/stat) over the run, divided by
+the requests.
 """
 
 from __future__ import annotations
@@ -34,9 +52,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from airgapctl.gateway.model import TLS12_CIPHERS
+from airgapctl.gateway.model import TLS12_CIPHERS, build_gateway_model
 from airgapctl.gateway.render import RenderOptions, render_gateway
 from airgapctl.specs.routing import Request, Router
+from benchmarks import gateway_post_body as orders
 from tests.integration.gateway import pki
 from tests.integration.gateway import policy_builder as pb
 from tests.integration.gateway.client import GatewayClient
@@ -56,6 +75,16 @@ UNDECLARED_PATH = "/svc0/undeclared/1"
 UPSTREAM_BODY = '{"upstream":"static"}'
 TICKS = os.sysconf("SC_CLK_TCK")
 AB_HINT = "ab (ApacheBench) is not installed: apt-get install -y apache2-utils"
+JSON = "application/json"
+WORKLOADS = ("get", "post")
+# The POST workload's API and its two operations: the same body rule (a required JSON body of at
+# most POST_MAX_BYTES), checked against gateway_post_body.ORDER or with validation off.
+POST_API, POST_BASE, POST_ROLE = "bench", "/bench", "role0"
+VALIDATED_PATH = POST_BASE + "/orders"
+UNCHECKED_PATH = POST_BASE + "/orders-unchecked"
+POST_MAX_BYTES = 4096
+# The POST targets, in report order: (a) checked, (b) validation off, (c) the bare proxy, same path as (a).
+POST_TARGETS = ("validated", "off", "bare")
 
 
 @dataclass
@@ -149,8 +178,42 @@ def bench_policy(operations: int, upstream_url: str) -> dict[str, Any]:
             item["rate_limit"] = pb.rate(limit["per_second"] * RATE_SCALE, (limit["burst"] + 1) * RATE_SCALE)
     client = next(c for c in document["clients"] if c["name"] == BENCH_CLIENT)
     client["roles"] = sorted(role["name"] for role in document["roles"])
+    # The POST workload's operations, on an API of their own (built whichever workload runs, so
+    # that the GETs are always measured with request checks present in the policy).
+    body = pb.json_body(POST_MAX_BYTES, schema=orders.ORDER, defs=orders.DEFS, required=True)
+    post = [
+        pb.operation(POST_API, POST_BASE, "createOrder", "POST", "/orders", [POST_ROLE], body=body),
+        pb.operation(
+            POST_API, POST_BASE, "createOrderUnchecked", "POST", "/orders-unchecked", [POST_ROLE], body=body,
+            validation="off",
+        ),
+    ]  # fmt: skip
+    document["apis"] = sorted(
+        [*document["apis"], pb.api(POST_API, POST_BASE, f"{upstream_url}/{POST_API}")], key=lambda a: a["name"]
+    )
+    document["operations"] = sorted([*document["operations"], *post], key=pb.priority)
     document["policy_id"] = pb.policy_id(document)
     return document
+
+
+def check_javascript_paths(policy: dict[str, Any], out: Path) -> None:
+    """Only the validated POST takes the JavaScript path: it is the one checked operation (the GETs
+    of large_policy have validation enforce but no parameters or body schema, so no checks), and
+    server.conf has one js_content per checked body class."""
+    model = build_gateway_model(policy, date.today())
+    index = {op["id"]: number for number, op in enumerate(policy["operations"], start=1)}
+    checked = sorted(model["request_checks"]["operations"])
+    if checked != [index[f"{POST_API}.createOrder"]]:
+        names = [op["id"] for op in policy["operations"] if index[op["id"]] in checked]
+        sys.exit(f"expected only {POST_API}.createOrder to have request checks, not {names}")
+    classes = sum(1 for body_class in model["body_classes"] if body_class["checked"])
+    js_content = len(re.findall(r"^\s*js_content\s", (out / "gateway" / "server.conf").read_text(), re.MULTILINE))
+    if not js_content == classes == 1:
+        sys.exit(
+            f"{out}/gateway/server.conf: {js_content} js_content for {classes} checked body classes, expected 1 and 1"
+        )
+    for warning in model["request_checks"]["warnings"]:
+        print(f"  request checks: {warning}", file=sys.stderr)
 
 
 def cases(policy: dict[str, Any]) -> list[Case]:
@@ -231,10 +294,48 @@ def median_run(runs: list[Run]) -> Run:
     )
 
 
-def probe(port: int, case: Case, expect: int, ca: Path, identity: pki.Issued) -> None:
-    reply = GatewayClient(port, ca, identity).request("GET", case.path)
-    if reply.status != expect:
+def probe(port: int, case: Case, expect: int, ca: Path, identity: pki.Issued, body: bytes | None = None) -> None:
+    """One request as the case's (or, with ``body``, POSTing that): ``expect`` must answer, and a
+    200 must be the upstream's own."""
+    if body is None and case.body is not None:
+        body = case.body.read_bytes()
+    method, headers = ("GET", {}) if body is None else ("POST", {"Content-Type": JSON})
+    reply = GatewayClient(port, ca, identity).request(method, case.path, body, headers)
+    if reply.status != expect or (expect == 200 and reply.body.decode(errors="replace") != UPSTREAM_BODY):
         sys.exit(f"{case.name}: port {port} answered {reply.status}, not {expect}: {reply.body[:300]!r}")
+
+
+def post_cases(work: Path) -> dict[str, Case]:
+    """The POST workload's cases by target, with the valid body written for ab -p."""
+    body = work / "order.json"
+    body.write_bytes(orders.encode(orders.VALID_ORDER))
+    return {
+        "validated": Case("validated", VALIDATED_PATH, 200, body),
+        "off": Case("off", UNCHECKED_PATH, 200, body),
+        "bare": Case("bare", VALIDATED_PATH, 200, body),
+    }
+
+
+def measure_post(
+    gateway: RunningNginx, bare: RunningNginx, args: argparse.Namespace, ca: Path, client: pki.Issued, client_pem: Path
+) -> dict[str, Run]:
+    """The three POST targets, after probing that the valid body passes all three and the invalid one
+    is refused by the validated operation only; ROUNDS each, rotating which goes first."""
+    posts = post_cases(Path(args.workdir))
+    targets = {"validated": gateway, "off": gateway, "bare": bare}
+    invalid = orders.encode(orders.invalid_order())
+    for name in POST_TARGETS:
+        probe(targets[name].port, posts[name], 200, ca, client)
+    probe(gateway.port, posts["validated"], 400, ca, client, invalid)
+    probe(gateway.port, posts["off"], 200, ca, client, invalid)
+    for name in POST_TARGETS:
+        measure(targets[name], posts[name], 200, args, client_pem, WARM_UP)
+    runs: dict[str, list[Run]] = {name: [] for name in POST_TARGETS}
+    for round_number in range(args.rounds):
+        shift = round_number % len(POST_TARGETS)
+        for name in POST_TARGETS[shift:] + POST_TARGETS[:shift]:
+            runs[name].append(measure(targets[name], posts[name], 200, args, client_pem))
+    return {name: median_run(runs[name]) for name in POST_TARGETS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,7 +351,13 @@ def main(argv: list[str] | None = None) -> int:
         default="64k",
         help="the gateway's access-log batch size (the role's default); 'off' writes each line",
     )
+    parser.add_argument(
+        "--workload", default=",".join(WORKLOADS), help="comma-separated: get (the GET cases), post (the JSON body)"
+    )
     args = parser.parse_args(argv)
+    workloads = {name.strip() for name in args.workload.split(",") if name.strip()}
+    if not workloads or workloads - set(WORKLOADS):
+        parser.error(f"--workload: one or more of {', '.join(WORKLOADS)}, not {args.workload!r}")
     if shutil.which("ab") is None:
         sys.exit(AB_HINT)
     if args.requests > 1000 * CONCURRENCY:
@@ -277,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         started.append(bare)
 
         results: list[tuple[int, Case, Run, Run]] = []
+        post_results: list[tuple[int, dict[str, Run]]] = []
         for size in sizes:
             policy = bench_policy(size, f"http://127.0.0.1:{upstream_port}/v")
             port = free_port()
@@ -287,9 +395,10 @@ def main(argv: list[str] | None = None) -> int:
                 access_log_buffer=None if args.access_log_buffer == "off" else args.access_log_buffer,
             )  # fmt: skip
             render_gateway(policy, work / f"gateway-{size}", options)
+            check_javascript_paths(policy, work / f"gateway-{size}")
             gateway = RunningNginx(work / f"gateway-{size}", port)
             started.append(gateway)
-            for case in cases(policy):
+            for case in cases(policy) if "get" in workloads else []:
                 probe(port, case, case.status, ca.cert_path, client)
                 probe(bare_port, case, 200, ca.cert_path, client)
                 # Warm both: connections to the upstream, the workers' caches.
@@ -303,9 +412,15 @@ def main(argv: list[str] | None = None) -> int:
                         runs[which].append(measure(target, case, expect, args, client_pem))
                 results.append((size, case, median_run(runs["gateway"]), median_run(runs["bare"])))
                 print(f"  measured {size} operations, {case.name}", file=sys.stderr, flush=True)
+            if "post" in workloads:
+                post_results.append((size, measure_post(gateway, bare, args, ca.cert_path, client, client_pem)))
+                print(f"  measured {size} operations, POST", file=sys.stderr, flush=True)
             gateway.stop()
             started.remove(gateway)
-        report(results, args)
+        if results:
+            report(results, args)
+        if post_results:
+            report_post(post_results, args)
     finally:
         for nginx in reversed(started):
             nginx.stop()
@@ -339,6 +454,43 @@ def report(results: list[tuple[int, Case, Run, Run]], args: argparse.Namespace) 
         print(
             f"{size} operations: last/first GET {last.per_second / first.per_second:.2f}x req/s, "
             f"{last.cpu_us / first.cpu_us:.2f}x CPU; 404/first GET {missing.cpu_us / first.cpu_us:.2f}x CPU"
+        )
+
+
+def report_post(results: list[tuple[int, dict[str, Run]]], args: argparse.Namespace) -> None:
+    size = len(orders.encode(orders.VALID_ORDER))
+    print(
+        f"\nPOST {size}-byte JSON body (ab -k -c {CONCURRENCY} -p -T {JSON}), {args.requests} requests per run, "
+        f"median of {args.rounds} rounds; {WORKERS} workers each; {os.cpu_count()} CPUs\n"
+        f"validated: {VALIDATED_PATH}, checked against a {len(orders.ORDER['properties'])}-property schema "
+        f"(validation enforce); off: {UNCHECKED_PATH}, same body rule, validation off; bare: the bare proxy"
+    )
+    print(
+        f"{'ops':>5} {'target':<10} {'req/s':>7} {'x bare':>6} {'x off':>6} {'p50/p99 ms':>14} "
+        f"{'p99 x bare':>10} {'CPU us':>7} {'CPU x bare':>10} {'CPU x off':>9}"
+    )
+    for ops, runs in results:
+        bare, off = runs["bare"], runs["off"]
+        for name in POST_TARGETS:
+            run = runs[name]
+            # The bare proxy has no "off" to be compared with.
+            rps_off, cpu_off = (
+                (f"{run.per_second / off.per_second:.2f}", f"{run.cpu_us / off.cpu_us:.2f}")
+                if name != "bare"
+                else ("-", "-")
+            )
+            print(
+                f"{ops:>5} {name:<10} {run.per_second:>7.0f} {run.per_second / bare.per_second:>6.2f} {rps_off:>6} "
+                f"{run.p50_ms:>6.2f}/{run.p99_ms:<7.2f} {run.p99_ms / bare.p99_ms:>10.2f} {run.cpu_us:>7.1f} "
+                f"{run.cpu_us / bare.cpu_us:>10.2f} {cpu_off:>9}"
+            )
+    for ops, runs in results:
+        validated, off, bare = (runs[name] for name in POST_TARGETS)
+        print(
+            f"{ops} operations: validated/off {validated.per_second / off.per_second:.2f}x req/s, "
+            f"{validated.cpu_us / off.cpu_us:.2f}x CPU ({validated.cpu_us - off.cpu_us:+.1f} us per request "
+            f"for the check); validated/bare {validated.per_second / bare.per_second:.2f}x req/s, "
+            f"off/bare {off.per_second / bare.per_second:.2f}x req/s"
         )
 
 

@@ -123,6 +123,7 @@ class AuditData:
     # The lines the spec check flagged, by place and window:
     # client, remote_addr, win, operation, violation, pointer, keyword, *MEASURES
     violations: list[tuple] = field(default_factory=list)
+    violations_truncated: int = 0
     files: list[tuple] = field(default_factory=list)  # fi, problem, *MEASURES
     start: float | None = None  # first and last used line's time
     end: float | None = None
@@ -131,7 +132,11 @@ class AuditData:
 
 
 def aggregate(
-    con: duckdb.DuckDBPyConnection, events: str, policy_id: str | None, max_unmatched: int = 200_000
+    con: duckdb.DuckDBPyConnection,
+    events: str,
+    policy_id: str | None,
+    max_unmatched: int = 200_000,
+    max_flagged: int = 200_000,
 ) -> AuditData:
     """Run the single scan and fetch each grouping set (problem rows only into the per-file counts).
 
@@ -156,8 +161,16 @@ def aggregate(
     ]
     data.files = _fetch(con, "actors", "fi, problem", used_only=False)
     data.operation_clients = _fetch(con, "routes", "operation, client, hr", where="operation <> ''")
-    flagged = _fetch(con, "actors", "client, remote_addr, win, skey", where="skey IS NOT NULL")
-    data.violations = [(client, address, win, *_split_spec(key), *rest) for client, address, win, key, *rest in flagged]
+    # Pointers name places in requests, array items included: their rows are bounded, the most common kept.
+    flagged = _fetch(
+        con,
+        "actors",
+        "client, remote_addr, win, skey",
+        where="skey IS NOT NULL",
+        order=f"n DESC LIMIT {max_flagged + 1}",
+    )
+    data.violations_truncated = max(0, len(flagged) - max_flagged)
+    data.violations = [(c, a, w, *_split_spec(key), *rest) for c, a, w, key, *rest in flagged[:max_flagged]]
     unmatched = _fetch(con, "routes", "ukey", where="ukey IS NOT NULL", order=f"n DESC LIMIT {max_unmatched + 1}")
     data.unmatched_truncated = max(0, len(unmatched) - max_unmatched)
     data.unmatched = [_split_unmatched(row) for row in unmatched[:max_unmatched] if row[0] is not None]

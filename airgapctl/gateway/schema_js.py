@@ -165,7 +165,12 @@ function gw_in(x, values) {
     for (var i = 0; i < values.length; i++) { if (gw_eq(x, values[i])) { return true; } }
     return false;
 }
-function gw_key(p, k) { return p + "/" + String(k).replace(/~/g, "~0").replace(/\\//g, "~1"); }
+// Called for every member checked, valid or not: escaping only when there is something to escape.
+function gw_key(p, k) {
+    var s = String(k);
+    if (s.indexOf("~") === -1 && s.indexOf("/") === -1) { return p + "/" + s; }
+    return p + "/" + s.replace(/~/g, "~0").replace(/\\//g, "~1");
+}
 """
 
 

@@ -7,8 +7,9 @@ mode. Both count as violations.
 
 Statistic, per actor (the client, or the source address in logs without identities) and five-minute
 window: its violations and their share of its calls that reached an operation. A window fires at
->= ``min_violations`` violations making up >= ``min_share`` of them; an hour that fires while none
-of its windows does (a slower client) stands for its windows from its first violation to its last.
+>= ``min_violations`` violations making up >= ``min_share`` of them, and so does an hour, which then
+stands for its windows from its first violation to its last (a slower client's burst, or one some
+windows of which fell short, is judged from its start).
 Firing windows at most ``gap_windows`` apart make one burst, a finding when the actor's share over
 the audited span before it stayed below ``max_earlier_share``. An actor with no earlier traffic in
 the span is judged on the burst alone: one that broke the spec from its first request is reported
@@ -27,6 +28,7 @@ detector's.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from log_analysis.aggregates import HOUR, WINDOW
@@ -65,21 +67,31 @@ class _Places:
         self.operations[row[_OPERATION]] += n
         self.first, self.last = min(self.first, first), max(self.last, last)
 
+    def top(self) -> tuple[tuple[str, str, str], int] | None:
+        """The most frequent (what, pointer, keyword) and its count; None when no row was kept."""
+        return max(self.places.items(), key=lambda item: (item[1], item[0])) if self.places else None
+
     def evidence(self) -> dict:
-        (what, pointer, keyword), count = max(self.places.items(), key=lambda item: (item[1], item[0]))
         by_kind: Counter = Counter()
         for (kind, _, _), n in self.places.items():
             by_kind[kind] += n
+        top, place = self.top(), None
+        if top is not None:
+            (what, pointer, keyword), count = top
+            place = {"violation": what, "pointer": pointer[:POINTER_CHARS], "keyword": keyword, "count": count}
         return {
             "by_violation": dict(sorted(by_kind.items())),
-            "top_place": {"violation": what, "pointer": pointer[:POINTER_CHARS], "keyword": keyword, "count": count},
+            "top_place": place,
             "distinct_places": len(self.places),
             "first": iso(self.first) if self.places else None,
             "last": iso(self.last) if self.places else None,
         }
 
     def summary(self) -> str:
-        (what, pointer, keyword), _ = max(self.places.items(), key=lambda item: (item[1], item[0]))
+        top = self.top()
+        if top is None:
+            return "places not kept"
+        (what, pointer, keyword), _ = top
         place = pointer[:POINTER_CHARS] if pointer else "the whole body"
         return f"mostly {what} at {place} ({keyword or 'no keyword'})"
 
@@ -138,8 +150,10 @@ def _actor_findings(ctx: AuditContext, params: Parameters, rows: dict[str, list[
                 flagged[w // HOUR * HOUR].append(w)
         hours = ctx.actor_hours[actor]
         for hour, inside in flagged.items():
-            # An hour whose windows fire is told by them; one that fires alone is a slower client's.
-            if _fires(hours[hour], params) and not firing.intersection(inside):
+            # A firing hour stands for its windows from its first violation to its last, whether or not
+            # some fire alone: a slower client's burst, or a burst some of whose windows fell short, is
+            # then judged from its start, not from its busiest window on.
+            if _fires(hours[hour], params):
                 firing.update(w for w in range(min(inside), max(inside) + 1, WINDOW) if w in windows)
         # A burst runs over window boundaries: the violations just before and after it are part of it.
         near = {w + step for w in firing for step in (-WINDOW, WINDOW)}
@@ -152,7 +166,12 @@ def _actor_findings(ctx: AuditContext, params: Parameters, rows: dict[str, list[
 
 
 def _actor_finding(
-    ctx: AuditContext, actor: str, windows: dict[int, Slot], group: list[int], earlier: tuple[int, int], rows: list
+    ctx: AuditContext,
+    actor: str,
+    windows: dict[int, Slot],
+    group: list[int],
+    earlier: tuple[int, int],
+    rows: list[tuple],
 ) -> Finding:
     slots = [windows[w] for w in group]
     violations = sum(slot.violations for slot in slots)
@@ -223,7 +242,7 @@ def _everyone_fails(clients: dict[str, Slot], params: Parameters) -> bool:
     )
 
 
-def _total(slots) -> Slot:
+def _total(slots: Iterable[Slot]) -> Slot:
     total = Slot()
     for slot in slots:
         total.rate_requests += slot.rate_requests
@@ -233,7 +252,7 @@ def _total(slots) -> Slot:
 
 
 def _operation_finding(
-    operation: str, callers: dict[int, dict[str, Slot]], group: list[int], earlier: tuple[int, int], rows: list
+    operation: str, callers: dict[int, dict[str, Slot]], group: list[int], earlier: tuple[int, int], rows: list[tuple]
 ) -> Finding:
     start, end = group[0], group[-1] + HOUR
     clients = sorted({c for hour in group for c in callers[hour]})

@@ -46,6 +46,9 @@ def _line(seconds: float, client: str, operation: str, reason: Reason = Reason.O
         "upstream_time": "0.019" if served else "",
         "tls_version": "TLSv1.3",
         "policy_id": POLICY["policy_id"],
+        "violation": "",
+        "violation_pointer": "",
+        "violation_keyword": "",
     }
     return {field.name: values[field.name] for field in access_log.FIELDS}
 
