@@ -177,11 +177,12 @@ def test_baseline_is_learned_then_used_and_no_learn_leaves_it(cli, tmp_path):
     assert baseline.read_text() == learned
 
 
-def test_detectors_lists_all_seventeen(cli):
+def test_detectors_lists_all_eighteen(cli):
     result = cli("audit", "detectors", "--json")
     assert result.exit_code == 0
     listed = [d["id"] for d in json.loads(result.stdout)["data"]["detectors"]]
-    assert len(listed) == 17 and "config_drift" in listed and "input_quality" in listed
+    assert len(listed) == 18 and "config_drift" in listed and "input_quality" in listed
+    assert "schema_violation" in listed
     assert "forbidden_calls" in listed
 
 
