@@ -162,6 +162,8 @@ function gw_eq(a, b) {
     return true;
 }
 function gw_in(x, values) {
+    // A string, number, boolean or null equals only what === says (JSON has no NaN).
+    if (x === null || typeof x !== "object") { return values.indexOf(x) !== -1; }
     for (var i = 0; i < values.length; i++) { if (gw_eq(x, values[i])) { return true; } }
     return false;
 }
@@ -320,14 +322,15 @@ class _Compiler:
             if "patternProperties" in schema:
                 self.warn(at, "additionalProperties", "with patternProperties: not checked")
             else:
-                known = self.constant(js(sorted(properties)))
+                # Names looked up in an object, each prefixed so that none is one of Object's own.
+                known = self.constant(js({"k" + name: 1 for name in sorted(properties)}))
                 if additional is False:
                     inner = 'return [gw_key(p, k), "additionalProperties"];'
                 else:
                     check = self.function(at + "/additionalProperties")
                     inner = f"var r = {check}(x[k], gw_key(p, k), d); if (r) {{ return r; }}"
                 tests.append(f"var ks = Object.keys(x); for (var i = 0; i < ks.length; i++) {{ var k = ks[i];"
-                             f" if ({known}.indexOf(k) === -1) {{ {inner} }} }}")  # fmt: skip
+                             f" if (!gw_has({known}, \"k\" + k)) {{ {inner} }} }}")  # fmt: skip
         return [_guard('gw_type(x) === "object"', tests)] if tests else []
 
     def _arrays(self, schema: dict[str, Any], at: str) -> list[str]:

@@ -5,8 +5,8 @@ with ``prior_weight`` requests): z = (errors - n p0) / sqrt(n p0 (1 - p0)). An h
 z >= ``z``, the share >= max(``ratio`` x p0, p0 + ``min_delta``), n >= ``min_requests`` and
 errors >= ``min_errors``.
 Operations are judged by server errors (status >= 500: the upstream failing); clients by the 4xx
-they cause themselves (auth failures, probing, 429s and calls outside their roles are left to their
-own detectors).
+they cause themselves (auth failures, probing, 429s, calls outside their roles and requests refused
+for breaking their spec are left to their own detectors).
 Consecutive firing hours make one finding.
 """
 

@@ -11,9 +11,10 @@ window: its violations and their share of its calls that reached an operation. A
 stands for its windows from its first violation to its last (a slower client's burst, or one some
 windows of which fell short, is judged from its start).
 Firing windows at most ``gap_windows`` apart make one burst, a finding when the actor's share over
-the audited span before it stayed below ``max_earlier_share``. An actor with no earlier traffic in
-the span is judged on the burst alone: one that broke the spec from its first request is reported
-once, at its start, when it reached the minimum; a steady low share never fires.
+the audited span before it (a daily run's: the lines it read and the hour carried from the last)
+stayed below ``max_earlier_share``. An actor with no earlier traffic in the span is judged on the
+burst alone: one that broke the spec from its first request is reported once, at its start, when it
+reached the minimum; a steady low share never fires.
 Per operation and hour: the identities that called it. An hour fires when >= ``min_clients`` of them
 did, every one with a share >= ``min_client_share`` and >= ``min_violations`` violations in all,
 while the operation's share before that hour stayed below ``max_earlier_share``: the clients did

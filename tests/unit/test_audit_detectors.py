@@ -6,8 +6,8 @@ learned from ``train`` and the audit runs on ``audit`` through the real pipeline
 cases need a finding of the file's detector (with the given subject, severity and words of its
 message); ``should_not_fire`` cases must produce none of it. A case may be written as combined
 lines of a server that knows no identities (``format: combined``) and audited without a policy
-(``policy: none``). A pattern's ``violation``, ``pointer`` and ``keyword`` are what the gateway's
-spec check found (none when left out).
+(``policy: none``). A pattern's ``violation``, ``violation_pointer`` and ``violation_keyword`` are
+what the gateway's spec check found (nothing when left out).
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def _line(pattern: dict[str, Any], when: dt.datetime, index: int, log_format: st
         "tls_version": "TLSv1.3",
         "policy_id": policy_id,
         "violation": pattern.get("violation", ""),
-        "violation_pointer": pattern.get("pointer", ""),
-        "violation_keyword": pattern.get("keyword", ""),
+        "violation_pointer": pattern.get("violation_pointer", ""),
+        "violation_keyword": pattern.get("violation_keyword", ""),
     }
     return json.dumps(record)
 
