@@ -327,7 +327,8 @@ class _Compiler:
         for name in properties:
             check = self.function(f"{at}/properties/{_escape(name)}")
             # The member's pointer, escaped here once: building it costs the check one concatenation.
-            tests.append(f"if (gw_has(x, {js(name)})) {{ var r = {check}(x[{js(name)}], p + {js('/' + _escape(name))}, d);"
+            at_member = js("/" + _escape(name))
+            tests.append(f"if (gw_has(x, {js(name)})) {{ var r = {check}(x[{js(name)}], p + {at_member}, d);"
                          " if (r) { return r; } }")  # fmt: skip
         additional = schema.get("additionalProperties", True)
         if additional is not True and additional != {}:
