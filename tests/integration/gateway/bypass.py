@@ -18,9 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from airgapctl.contracts.access_log import Reason
 from airgapctl.gateway.request_rules import OVERRIDE_HEADERS
 from airgapctl.gateway.selftest_cases import concrete_path, concrete_type
 from airgapctl.specs.routing import Request
+from tests.integration.gateway.scenario import VALID_ORDER
 
 HOST = "127.0.0.1"
 # The gateway's other name, reached by TLS server name; NGINX sends SNI for names, not addresses.
@@ -47,6 +49,8 @@ class RawCase:
     chunked: bool = False  # the body goes as one chunk; the Transfer-Encoding header is the case's own
     version: str = "HTTP/1.1"
     sni: str | None = None
+    # The spec check the case is built to fail (None: none): the reference refuses it in enforce mode.
+    violation: str | None = None
 
     def raw(self) -> bytes:
         head = f"{self.method} {self.target} {self.version}\r\n" + "".join(f"{n}: {v}\r\n" for n, v in self.headers)
@@ -82,6 +86,7 @@ class RawCase:
             authority=authority,
             sni=self.sni,
             certificate_failed=self.who in FAILED_CERTIFICATES,
+            violation=self.violation,
         )
 
 
@@ -343,6 +348,33 @@ def media_type_cases() -> Iterator[RawCase]:
         yield RawCase(f"photo media type {media_type}", "alice", "PUT", "/api/pets/3/photo", headers, b"{}")
 
 
+def body_cases() -> Iterator[RawCase]:
+    """Bodies of an operation whose JSON body the gateway checks: none of the bad ones reaches it."""
+    bad = Reason.INVALID_BODY.value
+    bodies = [
+        ("valid", VALID_ORDER, None),
+        ("duplicate keys", b'{"item":"kibble","quantity":2,"quantity":500}', bad),
+        ("escaped duplicate key", b'{"item":"kibble","quantity":2,"\\u0071uantity":500}', bad),
+        ("nested 30 deep", b'{"item":"kibble","quantity":2,"tags":' + b"[" * 30 + b"]" * 30 + b"}", bad),
+        ("huge number", b'{"item":"kibble","quantity":1e400}', bad),
+        ("integer beyond 2^53", b'{"item":"kibble","quantity":9007199254740993}', bad),
+        ("invalid UTF-8", b'{"item":"kibble\xff","quantity":2}', bad),
+        ("not JSON", b'{"item":"kibble","quantity":2', bad),
+        ("schema: unknown member", b'{"item":"kibble","quantity":2,"admin":true}', bad),
+        ("schema: out of range", b'{"item":"kibble","quantity":0}', bad),
+        ("empty", b"", bad),
+    ]
+    for name, body, violation in bodies:
+        headers = ((("Host", HOST)), JSON_TYPE, ("Content-Length", str(len(body))))
+        yield RawCase(f"order body {name}", "alice", "POST", "/api/orders", headers, body, violation=violation)
+        if body:
+            chunked = ((("Host", HOST)), JSON_TYPE, ("Transfer-Encoding", "chunked"))
+            yield RawCase(f"order body {name}, chunked", "alice", "POST", "/api/orders", chunked, body, True,
+                          violation=violation)  # fmt: skip
+    text = ((("Host", HOST)), ("Content-Type", "text/plain"), ("Content-Length", str(len(VALID_ORDER))))
+    yield RawCase("order body as another media type", "alice", "POST", "/api/orders", text, VALID_ORDER)
+
+
 def certificate_cases() -> Iterator[RawCase]:
     who_list = [None, *FAILED_CERTIFICATES, *UNKNOWN_SUBJECTS, "bob", "carol"]
     targets = [("GET", "/api/pets/1", b""), ("DELETE", "/api/pets/1", b""), ("POST", "/api/pets", b"{}"),
@@ -364,7 +396,10 @@ def policy_cases(policy: dict[str, Any]) -> Iterator[RawCase]:
         assert path is not None, op["id"]
         headers: tuple[tuple[str, str], ...] = ((("Host", HOST)),)
         body = b""
-        if op["body"]["allowed"]:
+        if op["body"].get("schema"):
+            body = VALID_ORDER
+            headers += (("Content-Type", op["body"]["schema"]["media_type"]), ("Content-Length", str(len(body))))
+        elif op["body"]["allowed"]:
             body = b"{}"
             headers += (("Content-Type", concrete_type(op["body"]["content_types"])), ("Content-Length", "2"))
         yield RawCase(f"policy {op['id']}", "alice", op["method"], path, headers, body)
@@ -374,6 +409,7 @@ def policy_cases(policy: dict[str, Any]) -> Iterator[RawCase]:
 def all_cases(policy: dict[str, Any]) -> list[RawCase]:
     cases = [
         *policy_cases(policy),
+        *body_cases(),
         *path_cases(),
         *method_cases(),
         *override_cases(),

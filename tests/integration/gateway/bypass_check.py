@@ -7,9 +7,11 @@ instance. Plain asserts, so both report the same failure.
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from typing import Any
 
+from airgapctl.contracts.access_log import VIOLATIONS
 from airgapctl.gateway.request_rules import OVERRIDE_HEADERS
 from airgapctl.specs.routing import Decision
 from tests.integration.gateway.bypass import RawCase, RawReply
@@ -45,7 +47,13 @@ def check_case(
     if not expected.allowed:
         assert (reply.status, line["decision"], line["reason"]) == (expected.status, "deny", expected.reason)
         assert reply.headers["content-type"] == "application/json"
-        if case.method != "HEAD":
+        if expected.reason in VIOLATIONS:
+            # The spec checks also name the failing place and keyword, never the value.
+            answer = json.loads(reply.body)
+            assert (answer["status"], answer["error"], answer["request_id"]) == (400, expected.reason, request_id)
+            assert (answer["pointer"], answer["keyword"]) == (line["violation_pointer"], line["violation_keyword"])
+            assert line["violation"] == expected.reason
+        elif case.method != "HEAD":
             assert reply.body.decode() == f'{{"status":{expected.status},"error":"{expected.reason}",' \
                                           f'"request_id":"{request_id}"}}\n'  # fmt: skip
         assert reached == [], "a refused request reached the upstream"

@@ -62,6 +62,21 @@ def write_credential(directory: Path) -> Path:
     return path
 
 
+# A JSON body the gateway checks (enforce mode): the spec's request checks in the bypass suite.
+ORDER = {
+    "type": "object",
+    "required": ["item", "quantity"],
+    "additionalProperties": False,
+    "properties": {
+        "item": {"type": "string", "pattern": "^[a-z-]+$"},
+        "quantity": {"type": "integer", "minimum": 1, "maximum": 100},
+        "note": {"type": "string", "nullable": True},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+    },
+}
+VALID_ORDER = b'{"item":"kibble","quantity":2}'
+
+
 def _petstore_operations() -> list[dict[str, Any]]:
     def op(op_id: str, method: str, template: str, roles: list[str], **kw: Any) -> dict[str, Any]:
         return pb.operation("petstore", "/api", op_id, method, template, roles, **kw)
@@ -75,6 +90,7 @@ def _petstore_operations() -> list[dict[str, Any]]:
         op("deletePet", "DELETE", "/pets/{petId}", ["writer"], params=pet),
         op("putPhoto", "PUT", "/pets/{petId}/photo", ["writer"], params=pet, body=pb.json_body(2048, ["image/*"])),
         op("postNote", "POST", "/notes", ["reader"], body=pb.json_body(512, ["application/*"])),
+        op("submitOrder", "POST", "/orders", ["writer"], body=pb.json_body(1024, schema=ORDER, required=True)),
         op("legacyAllow", "GET", "/legacy/allow", ["reader"], deprecated=True, action="allow"),
         op("legacyWarn", "GET", "/legacy/warn", ["reader"], deprecated=True, action="warn"),
         op("sunsetPast", "GET", "/legacy/past", ["reader"], deprecated=True, action="deny", sunset="2020-01-01"),
