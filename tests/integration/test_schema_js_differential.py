@@ -12,6 +12,7 @@ before a final newline), and the formats are the gateway's (schema_js.FORMATS).
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -277,9 +278,10 @@ def _njs_verdicts(document: dict[str, Any], pointer: str, dialect: str, instance
     return [v == "1" for v in verdicts]
 
 
-def test_the_compiled_checks_agree_with_jsonschema_on_ten_thousand_instances(tmp_path):
-    assert NJS, "needs njs (Debian package njs; scripts/setup.sh installs it)"
-    total = valid_total = 0
+@functools.cache
+def _judged() -> list[tuple[str, dict[str, Any], str, str, list[Any], list[bool]]]:
+    """Per schema of the family: its instances (valid, mutated, arbitrary) and jsonschema's verdicts."""
+    judged = []
     for name, (document, pointer, dialect) in FAMILY.items():
         judge = oracle(document, pointer, dialect)
         generated = VALID[name] if name in VALID else from_schema(_generation_schema(document, pointer, dialect))
@@ -289,7 +291,14 @@ def test_the_compiled_checks_agree_with_jsonschema_on_ten_thousand_instances(tmp
         instances = [json.loads(text) for text in dict.fromkeys(json.dumps(i, sort_keys=True) for i in instances)]
         # What the gateway parses is JSON text: Python judges the same parse (big integers as doubles).
         parsed = [json.loads(json.dumps(i), parse_int=float) for i in instances]
-        expected = [judge.is_valid(instance) for instance in parsed]
+        judged.append((name, document, pointer, dialect, instances, [judge.is_valid(i) for i in parsed]))
+    return judged
+
+
+def test_the_compiled_checks_agree_with_jsonschema_on_ten_thousand_instances(tmp_path):
+    assert NJS, "needs njs (Debian package njs; scripts/setup.sh installs it)"
+    total = valid_total = 0
+    for name, document, pointer, dialect, instances, expected in _judged():
         got = _njs_verdicts(document, pointer, dialect, instances, tmp_path)
         disagree = [(i, e) for i, e, g in zip(instances, expected, got, strict=True) if e != g]
         assert disagree == [], f"{name}: {len(disagree)} disagreements, first: {disagree[:3]}"
@@ -300,3 +309,91 @@ def test_the_compiled_checks_agree_with_jsonschema_on_ten_thousand_instances(tmp
     print(f"{total} instances agreed, {valid_total} valid")
     assert total >= 10_000
     assert min(valid_total, total - valid_total) >= 2_000
+
+
+# --- The same verdicts through the running gateway: a request body per instance, on loopback.
+NGINX_PER_SCHEMA = 40
+ORIGINAL = "orig"
+
+
+def _as_body_document(document: dict[str, Any], pointer: str) -> dict[str, Any]:
+    """A family document as a policy's body schema: kept whole under ORIGINAL, its $refs re-pointed."""
+
+    def repoint(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: ("#/" + ORIGINAL + v[1:] if k == "$ref" and isinstance(v, str) and v.startswith("#")
+                        else repoint(v)) for k, v in node.items()}  # fmt: skip
+        return [repoint(item) for item in node] if isinstance(node, list) else node
+
+    return {"schema": {"$ref": f"#/{ORIGINAL}{pointer}"}, "defs": {}, ORIGINAL: repoint(document)}
+
+
+def _gateway_checks_it(instance: Any) -> bool:
+    """Whether only the schema decides: the gateway refuses deeper nesting and inexact numbers first."""
+
+    def fits(node: Any, depth: int) -> bool:
+        if isinstance(node, bool) or node is None or isinstance(node, str):
+            return True
+        if isinstance(node, (int, float)):
+            return abs(node) <= 2**53
+        inner = node.values() if isinstance(node, dict) else node
+        return depth < 20 and all(fits(item, depth + 1) for item in inner)
+
+    return fits(instance, 0)
+
+
+def test_the_running_gateway_gives_the_same_verdicts_on_a_sample(tmp_path):
+    from airgapctl.gateway.render import render_gateway
+    from tests.integration.gateway import policy_builder as pb
+    from tests.integration.gateway.client import GatewayClient
+    from tests.integration.gateway.harness import render_options
+    from tests.integration.gateway.nginx_process import RunningNginx, free_port, log_line
+    from tests.integration.gateway.scenario import ALICE, make_identities
+    from tests.integration.gateway.upstream import RecordingUpstream
+
+    judged = _judged()
+    rng = random.Random("nginx sample")
+    upstream = RecordingUpstream().start()
+    try:
+        operations, samples = [], []
+        for number, (name, document, pointer, dialect, instances, expected) in enumerate(judged):
+            body = pb.json_body(65536, schema=None)
+            body["schema"] = {"media_type": "application/json", "dialect": dialect,
+                              "document": _as_body_document(document, pointer)}  # fmt: skip
+            operations.append(pb.operation("diff", "/d", f"s{number}", "POST", f"/s{number}", ["r"], body=body))
+            pairs = [(i, e) for i, e in zip(instances, expected, strict=True) if _gateway_checks_it(i)]
+            valid = [pair for pair in pairs if pair[1]]
+            invalid = [pair for pair in pairs if not pair[1]]
+            for pair in rng.sample(valid, min(len(valid), NGINX_PER_SCHEMA // 2)) + rng.sample(
+                invalid, min(len(invalid), NGINX_PER_SCHEMA // 2)
+            ):
+                samples.append((name, f"/d/s{number}", *pair))
+        policy = pb.policy([pb.api("diff", "/d", f"http://127.0.0.1:{upstream.port}")], operations,
+                           [pb.role("r")], [pb.client("alice", ALICE, ["r"])])  # fmt: skip
+        (tmp_path / "pki").mkdir()
+        identities = make_identities(tmp_path / "pki")
+        port = free_port()
+        out = tmp_path / "gateway"
+        render_gateway(policy, out, render_options(tmp_path, identities, port))
+        nginx = RunningNginx(out, port)
+        try:
+            client = GatewayClient(port, identities.ca, identities.clients["alice"])
+            disagree = []
+            for name, target, instance, expected in samples:
+                before = len(upstream.recorder.snapshot())
+                reply = client.request("POST", target, body=json.dumps(instance).encode(),
+                                       headers={"Content-Type": "application/json"})  # fmt: skip
+                reached = len(upstream.recorder.snapshot()) - before
+                line = log_line(out / "logs" / "access.log", reply.request_id)
+                served = reply.status == 200 and reached == 1 and line["violation"] == ""
+                refused = reply.status == 400 and reached == 0 and line["reason"] == "invalid_body"
+                assert served or refused, (name, instance, reply.status, reply.body)
+                if served != expected:
+                    disagree.append((name, instance, expected))
+        finally:
+            nginx.stop()
+    finally:
+        upstream.stop()
+    assert disagree == [], f"{len(disagree)} disagreements through NGINX, first: {disagree[:3]}"
+    assert len(samples) >= 0.8 * NGINX_PER_SCHEMA * len(judged)
+    print(f"{len(samples)} requests through NGINX agreed")
