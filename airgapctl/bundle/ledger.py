@@ -4,7 +4,10 @@ The format and the append are the trust core's (airgapctl/bundle/trust/ document
 each line holds entry, time, bundle, version, sequence, manifest_sha256, key_id (null when
 the manifest was not trusted), source, result, reason, exit_code and prev, the SHA-256 of the
 previous line's exact bytes; the head file ``<ledger>.head`` reveals a removed last line.
-This module checks a whole ledger (``bundle ledger verify``).
+``result`` is ``accepted`` or ``rejected`` for a verification (of a bundle or a data
+package), or ``exported`` for a data package the site signed (airgapctl.sync.package); a
+ledger written before exports existed reads the same. This module checks a whole ledger
+(``bundle ledger verify``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from airgapctl.errors import BadInputError, LedgerBrokenError, trust_errors
 DEFAULT_LEDGER_PATH = Path("/var/lib/airgap/ledger.jsonl")
 GENESIS = trust.GENESIS
 LEDGER_LIMIT = 1 << 30
+RESULTS = ("accepted", "rejected", "exported")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class LedgerReport:
     # Entries after the one the head file records: appended, but the head update did not finish.
     unconfirmed: int
     last_sha256: str
+    exported: int = 0
 
 
 def head_path(ledger_path: Path) -> Path:
@@ -157,7 +162,7 @@ def verify_ledger(path: Path = DEFAULT_LEDGER_PATH) -> LedgerReport:
             raise LedgerBrokenError(f"ledger {path} is missing but its head file exists (removed)")
         raise BadInputError(f"no ledger at {path}", hint="give the ledger's path")
     lines = _lines_of(read_regular_file(path, LEDGER_LIMIT, "ledger"), path)
-    results = {"accepted": 0, "rejected": 0}
+    results = dict.fromkeys(RESULTS, 0)
     for number, line in enumerate(lines, start=1):
         entry = _parse_line(number, line, path)
         _check_chain(number, entry, lines, path)
@@ -166,4 +171,6 @@ def verify_ledger(path: Path = DEFAULT_LEDGER_PATH) -> LedgerReport:
         results[entry["result"]] += 1
     unconfirmed = _check_head(lines, _read_head(path), path)
     last = _line_hash(lines[-1]) if lines else GENESIS
-    return LedgerReport(str(path), len(lines), results["accepted"], results["rejected"], unconfirmed, last)
+    return LedgerReport(
+        str(path), len(lines), results["accepted"], results["rejected"], unconfirmed, last, results["exported"]
+    )

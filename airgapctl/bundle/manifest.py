@@ -65,13 +65,17 @@ class Manifest:
     files: tuple[FileEntry, ...]
     sbom: str | None = None
     attestation: dict[str, Any] | None = field(default=None, hash=False)
+    # None for a bundle: its manifest carries no "kind", so bundles seal to the same bytes as ever.
+    kind: str | None = None
 
     @property
     def total_size(self) -> int:
         return sum(entry.size for entry in self.files)
 
     def to_document(self) -> dict[str, Any]:
+        kind = {} if self.kind is None else {"kind": self.kind}
         return {
+            **kind,
             "schema": SCHEMA_ID,
             "schema_version": SCHEMA_VERSION,
             "name": self.name,
@@ -126,6 +130,7 @@ def manifest_from_document(document: Any, label: str) -> Manifest:
         files=tuple(FileEntry(f["path"], f["size"], f["sha256"], f["kind"]) for f in document["files"]),
         sbom=document["sbom"],
         attestation=document["attestation"],
+        kind=document.get("kind"),
     )
 
 
@@ -204,8 +209,12 @@ def seal_bundle(
     attestation: dict[str, Any] | None = None,
     created: datetime | str | None = None,
     progress: Reporter = NO_PROGRESS,
+    kind: str | None = None,
 ) -> Manifest:
-    """Hash every file of ``bundle_dir``, write manifest.json and its detached signature."""
+    """Hash every file of ``bundle_dir``, write manifest.json and its detached signature.
+
+    ``kind`` "package" seals a data package (airgapctl.sync.package) instead of a bundle.
+    """
     root = bundle_root(bundle_dir)
     private_key = load_private_key(private_key_path)  # before hashing: a bad key fails in a second
     files = _list_sealable_files(root)
@@ -222,6 +231,7 @@ def seal_bundle(
         files=entries,
         sbom=sbom,
         attestation=attestation,
+        kind=kind,
     )
     _check_before_signing(manifest, root)
     data = manifest.to_bytes()

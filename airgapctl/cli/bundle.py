@@ -245,7 +245,9 @@ def ledger_verify(path: Path = LEDGER_ARG, as_json: bool = JSON_OPT) -> None:
     if as_json:
         print_json(report)
         return
-    print(f"ledger {report.path}: {report.entries} entries ({report.accepted} accepted, {report.rejected} rejected)")
+    exported = f", {report.exported} exported" if report.exported else ""
+    counts = f"{report.accepted} accepted, {report.rejected} rejected{exported}"
+    print(f"ledger {report.path}: {report.entries} entries ({counts})")
     print("  chain intact" + (f"; {report.unconfirmed} entries after the head" if report.unconfirmed else ""))
 
 

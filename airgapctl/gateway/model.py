@@ -16,7 +16,7 @@ from airgapctl.contracts import access_log
 from airgapctl.errors import BadInputError
 from airgapctl.gateway.patterns import literal_pattern, media_type_pattern, route_pattern, subject_pattern
 from airgapctl.gateway.ratelimits import rate_zones
-from airgapctl.gateway.request_checks import request_checks
+from airgapctl.gateway.request_checks import modules, request_checks
 from airgapctl.gateway.request_rules import (
     NGINX_ERRORS,
     OVERRIDE_HEADERS,
@@ -77,6 +77,12 @@ def build_gateway_model(
         }
         for op in policy["operations"]
     ]
+    checked_classes: dict[int, list[int]] = {}
+    for op in operations:
+        if op["index"] in checked:
+            checked_classes.setdefault(op["body_class"], []).append(op["index"])
+    checks["modules"] = modules(checks, checked_classes)
+    del checks["parts"]
     clients = [_client_entry(client, rolesets) for client in policy["clients"]]
     grants = _role_grants(rolesets, role_groups)
     dispatch = route_dispatch(operations)
@@ -185,7 +191,7 @@ def _body_class(op: dict[str, Any], checked: bool, classes: dict[tuple[Any, ...]
             # Without a body allowed, the limit of 1 makes NGINX refuse any Content-Length above 0 itself.
             "max_bytes": body["max_bytes"] if allowed else 1,
             "media_types": list(content_types),
-            # The request checks run (gateway/validate.js), then pass it to the API's location.
+            # The request checks run (gateway/checks/<index>.js), then pass it to the API's location.
             "checked": checked,
             # Matched against "$gw_body_class|$gw_has_body|$content_type" in gateway/maps.conf.
             "media_type_pattern": None if media_types is None else f"^{index}\\|1\\|{media_types}",

@@ -38,8 +38,9 @@ TEMPLATE_NAMES = (
     "gateway/server.conf.j2",
     "gateway/errors.conf.j2",
     "gateway/headers.js.j2",
-    "gateway/validate.js.j2",
 )
+# Rendered once per body location with request checks, as gateway/checks/<index>.js.
+CHECK_MODULE_TEMPLATE = "gateway/checks.js.j2"
 # What of a prefix directory is configuration (the rest is logs and temporary files).
 CONFIG_SUFFIXES = (".conf", ".js")
 ANSIBLE_MANAGED = "Managed by airgapctl (gateway render / role gateway_proxy): edits here are overwritten."
@@ -301,7 +302,12 @@ def render_templates(variables: dict[str, Any], templates_dir: Path = TEMPLATES_
     """Render every template; returns {relative output path: text}."""
     env = template_environment(templates_dir)
     try:
-        return {name.removesuffix(".j2"): env.get_template(name).render(variables) for name in TEMPLATE_NAMES}
+        rendered = {name.removesuffix(".j2"): env.get_template(name).render(variables) for name in TEMPLATE_NAMES}
+        template = env.get_template(CHECK_MODULE_TEMPLATE)
+        for module in variables["gateway_proxy_model"]["request_checks"]["modules"]:
+            text = template.render({**variables, "gateway_proxy_check_module": module})
+            rendered[f"gateway/checks/{module['index']}.js"] = text
+        return rendered
     except jinja2.TemplateError as error:
         where = f"{getattr(error, 'filename', None) or templates_dir}:{getattr(error, 'lineno', '?')}"
         raise AirgapError(f"gateway template error at {where}: {error}") from error

@@ -1,9 +1,9 @@
 """What the gateway checks of a request against its operation's spec: query parameters, header
 parameters, a required body and a JSON body's schema, compiled to NGINX JavaScript (njs).
 
-One definition: the model carries the generated checks (``request_checks``) and
-gateway/validate.js (the template) the code that runs them; an operation with nothing to check,
-or whose mode is ``off``, takes no JavaScript path at all. A check's finding is
+One definition: the model carries the generated checks (``request_checks``) and the template
+gateway/checks.js (one script per checked body location) the code that runs them; an operation
+with nothing to check, or whose mode is ``off``, takes no JavaScript path at all. A check's finding is
 ``[violation, pointer, keyword]``: the access-log contract's violation (invalid_query,
 invalid_header, invalid_body), a JSON pointer (``/name`` of a parameter, the place in a body) and
 the keyword that failed. Never the value.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airgapctl.contracts.access_log import Reason
-from airgapctl.gateway.schema_js import HELPERS, compile_schema, js, normalise
+from airgapctl.gateway.schema_js import HELPERS, compile_schema, js, normalise, regex_literal
 from airgapctl.specs.media_types import JSON_MEDIA_TYPE
 from airgapctl.specs.operations import schema_dialect
 
@@ -61,34 +61,48 @@ class CheckWarning:
 
 
 def request_checks(policy: dict[str, Any], op_index: dict[str, int], api_index: dict[str, int]) -> dict[str, Any]:
-    """The checks of every operation that has some, for the model: JavaScript, which operations
-    and APIs have checks, the limits, warnings (what cannot be checked)."""
+    """The checks of every operation that has some, for the model: each one's JavaScript, which
+    APIs have checks, the limits, warnings (what cannot be checked). ``modules`` groups them."""
     dialects = {api["name"]: schema_dialect(api["spec"]["openapi_version"]) for api in policy["apis"]}
-    sources: list[str] = []
-    table: list[str] = []
-    checked: list[int] = []
+    parts: dict[int, dict[str, str]] = {}
     apis: set[int] = set()
     warnings: list[CheckWarning] = []
     for op in policy["operations"]:
         index = op_index[op["id"]]
+        sources: list[str] = []
         entry = _operation_checks(op, index, api_index[op["api"]], dialects[op["api"]], sources, warnings)
         if entry is not None:
-            checked.append(index)
+            parts[index] = {"source": "".join(sources), "entry": entry}
             apis.add(api_index[op["api"]])
-            table.append(f"    {js(str(index))}: {entry}")
-    source = "".join(sources) + "var CHECKS = {\n" + ",\n".join(table) + "\n};\n"
     return {
-        "operations": checked,
+        "operations": sorted(parts),
+        "parts": parts,
         "apis": sorted(apis),
         "helpers": HELPERS,
-        "source": source,
-        "json_media_type": JSON_MEDIA_TYPE,
+        "json_media_type_literal": regex_literal(JSON_MEDIA_TYPE),
         "max_depth": MAX_DEPTH,
         "max_members": MAX_MEMBERS,
         "status": STATUS,
         "violations": VIOLATIONS,
         "warnings": [str(warning) for warning in warnings],
     }
+
+
+def modules(checks: dict[str, Any], classes: dict[int, list[int]]) -> list[dict[str, Any]]:
+    """One JavaScript module per checked body location, holding its operations' checks only.
+
+    NGINX's JavaScript module copies the virtual machine of the scripts a location imports for
+    every request that runs one, at a cost that grows with their size: the header count that runs
+    for most requests keeps to its own small script, and each checked location loads its own
+    operations' checks rather than the whole policy's.
+    """
+    out = []
+    for class_index, operations in sorted(classes.items()):
+        parts = [checks["parts"][index] for index in operations]
+        table = ",\n".join(f"    {js(str(index))}: {checks['parts'][index]['entry']}" for index in operations)
+        source = "".join(part["source"] for part in parts) + "var CHECKS = {\n" + table + "\n};\n"
+        out.append({"index": class_index, "operations": operations, "source": source})
+    return out
 
 
 def _operation_checks(

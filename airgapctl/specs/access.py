@@ -64,4 +64,6 @@ def _with_defaults(document: dict[str, Any]) -> dict[str, Any]:
     for api in filled["apis"]:
         api.setdefault("base_path", "")
         api["upstream"] = {"tls_verify": True, **api["upstream"]}
+    for route in filled.get("sync", {}).get("routes", []):
+        route.setdefault("roles", [])
     return filled

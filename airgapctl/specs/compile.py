@@ -24,6 +24,7 @@ from airgapctl.specs.conflicts import (
 from airgapctl.specs.model import LoadedSpec
 from airgapctl.specs.operations import BuildContext, build_entry, priority_key
 from airgapctl.specs.selectors import describe_selector, selector_matches
+from airgapctl.specs.sync_policy import sync_section
 
 
 @dataclass
@@ -46,8 +47,13 @@ def policy_id(policy: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def compile_policy(access: AccessPolicy, specs: dict[str, LoadedSpec]) -> CompileResult:
-    """Build the policy from an access policy and each API's loaded spec; raise on any conflict."""
+def compile_policy(
+    access: AccessPolicy, specs: dict[str, LoadedSpec], sync_specs: dict[str, LoadedSpec] | None = None
+) -> CompileResult:
+    """Build the policy from an access policy and each API's loaded spec; raise on any conflict.
+
+    ``sync_specs`` holds the loaded spec of each sync route that names one, by route name.
+    """
     doc = access.document
     ctx = BuildContext(access.base_dir)
     overrides = {(o["api"], o["operation"]): o for o in doc["operations"]}
@@ -59,6 +65,8 @@ def compile_policy(access: AccessPolicy, specs: dict[str, LoadedSpec]) -> Compil
     problems = _name_problems(doc) + duplicate_operation_ids(entries)
     problems += _apply_roles(doc, entries, specs) + _apply_overrides(overrides, entries)
     problems += _client_problems(doc) + ambiguous_routes(entries)
+    sync_problems, sync = sync_section(doc, sync_specs or {}, ctx)
+    problems += sync_problems
     if problems:
         raise PolicyConflictError(problems)
     for api in doc["apis"]:
@@ -88,6 +96,8 @@ def compile_policy(access: AccessPolicy, specs: dict[str, LoadedSpec]) -> Compil
             key=lambda c: c["name"],
         ),
     }
+    if sync is not None:  # only when access.yml has one: a policy without it keeps its id
+        policy["sync"] = sync
     policy["policy_id"] = policy_id(policy)
     check_document(policy, "policy", "compiled policy")  # a compiler bug must not produce a bad contract
     return CompileResult(policy, ctx.warnings)
@@ -222,7 +232,7 @@ def write_policy(policy: dict[str, Any], out: Path) -> None:
 
 
 def compile_files(access_path: str | Path, load: Callable[[Path], LoadedSpec]) -> CompileResult:
-    """Load access.yml, load every API's spec with ``load`` (validating), and compile.
+    """Load access.yml, load every API's and sync route's spec with ``load`` (validating), and compile.
 
     Every spec is loaded before any is refused, so one run lists the problems of all of them.
     """
@@ -238,7 +248,17 @@ def compile_files(access_path: str | Path, load: Callable[[Path], LoadedSpec]) -
             results.append(SpecResult(str(path), specs[api["name"]]))
         except SpecInvalidError as error:
             results.append(SpecResult(str(path), None, error.issues))
+    sync_specs: dict[str, LoadedSpec] = {}
+    for route in access.document.get("sync", {}).get("routes", []):
+        if "spec" not in route:
+            continue
+        path = access.spec_path(route)
+        try:
+            sync_specs[route["name"]] = load(path)
+            results.append(SpecResult(str(path), sync_specs[route["name"]]))
+        except SpecInvalidError as error:
+            results.append(SpecResult(str(path), None, error.issues))
     error = summary_error(results, hint="each problem is listed above as FILE:POINTER: message")
     if error is not None:
         raise error
-    return compile_policy(access, specs)
+    return compile_policy(access, specs, sync_specs)

@@ -39,6 +39,8 @@ POLICY_KINDS = {
     "duplicate-name": "duplicate name",
     "duplicate-operation-id": "duplicate operationId",
     "ambiguous-route": "ambiguous routes",
+    "bad-sync-window": "sync window that cannot be read",
+    "bad-sync-upstream": "sync upstream that cannot be verified",
 }
 
 

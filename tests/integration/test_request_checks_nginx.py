@@ -1,4 +1,4 @@
-"""The spec's request checks (gateway/validate.js) under a real NGINX on loopback: query parameters,
+"""The spec's request checks (gateway/checks/N.js) under a real NGINX on loopback: query parameters,
 header parameters, required bodies and JSON bodies against their schema, in enforce, report and
 off mode. A valid request reaches the upstream; an invalid one gets 400 naming the failing pointer
 and keyword (never the value) and never reaches it, or, in report mode, is served and logged."""

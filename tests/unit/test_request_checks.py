@@ -77,3 +77,14 @@ def test_body_schemas_are_bundled_with_their_refs_and_recursion_kept(tmp_path: P
             "d1": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/defs/d1"}}}}
         },
     }
+
+
+def test_patterns_are_written_as_literals_that_nothing_in_them_can_end():
+    from airgapctl.gateway.schema_js import regex_literal
+
+    assert regex_literal("^a/b$") == "/^a\\/b$/"
+    assert regex_literal("a\\/b") == "/a\\/b/"
+    assert regex_literal("[/]x") == "/[\\/]x/"
+    # Not printable ASCII, empty, a comment opener or a trailing lone backslash: the constructor.
+    for source in ("é", "", "*a", "ab\\", "a\nb"):
+        assert regex_literal(source).startswith("new RegExp(")
