@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # (airgapctl.cli.audit_run), and a daily audit would pay a fifth of its time to import it.
 
 # The command groups, in --help order; each is the module airgapctl.cli.<name> with a register(root).
-GROUPS = ("bundle", "specs", "gateway", "ca", "vault", "provision", "drift", "audit", "events", "store", "lab")
+GROUPS = ("bundle", "sync", "specs", "gateway", "ca", "vault", "provision", "drift", "audit", "events", "store", "lab")
 
 
 def _print_version(value: bool) -> None:

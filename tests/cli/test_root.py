@@ -12,7 +12,7 @@ import pytest
 from airgapctl import __version__
 from airgapctl.errors import ExitCode
 
-GROUPS = ["bundle", "specs", "gateway", "ca", "vault", "provision", "drift", "audit", "events", "store", "lab"]
+GROUPS = ["bundle", "sync", "specs", "gateway", "ca", "vault", "provision", "drift", "audit", "events", "store", "lab"]
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--help", "audit"], ["--debug", "--help"]])

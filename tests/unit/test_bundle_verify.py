@@ -13,7 +13,7 @@ import pytest
 from airgapctl.bundle import verify_bundle, verify_ledger
 from airgapctl.bundle.keys import load_private_key, sign_detached
 from airgapctl.errors import AirgapError, EnvironmentProblem, ExitCode
-from tests.rejection_cases import CASES, ORDERS, _flip_byte
+from tests.rejection_cases import BUNDLE, CASES, ORDERS, flip_byte
 from tests.unit.test_bundle_support import make_bundle, make_keys
 
 
@@ -82,7 +82,7 @@ def test_each_rejection_has_its_code_and_message_and_changes_no_state(tmp_path, 
 def test_altered_content_of_the_same_size_names_both_hash_prefixes(tmp_path, keys):
     root = make_bundle(tmp_path / "b", keys[0])
     original = (root / ORDERS).read_bytes()
-    _flip_byte(root, None)
+    flip_byte(BUNDLE)(root, None)
     with pytest.raises(AirgapError) as error:
         verify_bundle(root, keys[1])
     assert error.value.exit_code == ExitCode.BUNDLE_FILE_ALTERED == 13

@@ -56,7 +56,14 @@ class _Handler(BaseHTTPRequestHandler):
         names = [value for rdn in peer.get("subject", ()) for key, value in rdn if key == "commonName"]
         client = CLIENT_BY_CN.get(names[0]) if names else None
         path = self.requestline.split(" ")[1]  # as sent: self.path folds a leading "//"
-        request = Request(self.command, path, client, self.headers.get("Content-Type"), len(body))
+        # The one body check this stand-in makes as the gateway would: JSON that does not parse.
+        violation = None
+        if body and (self.headers.get("Content-Type") or "").startswith("application/json"):
+            try:
+                json.loads(body)
+            except ValueError:
+                violation = "invalid_body"
+        request = Request(self.command, path, client, self.headers.get("Content-Type"), len(body), violation=violation)
         decision = self.server.router.decide(request)
         request_id = secrets.token_hex(16)
         with self.server.lock:

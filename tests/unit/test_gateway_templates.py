@@ -12,6 +12,7 @@ from jinja2 import nodes
 
 from airgapctl.gateway.render import (
     ANSIBLE_MANAGED,
+    CHECK_MODULE_TEMPLATE,
     TEMPLATE_NAMES,
     TEMPLATES_DIR,
     RenderOptions,
@@ -40,13 +41,13 @@ def _parse(name: str) -> nodes.Template:
 
 def test_every_template_is_rendered_and_starts_with_the_managed_header():
     on_disk = sorted(str(p.relative_to(TEMPLATES_DIR)) for p in TEMPLATES_DIR.rglob("*.j2"))
-    assert sorted([*TEMPLATE_NAMES, "macros/nginx.j2"]) == on_disk
+    assert sorted([*TEMPLATE_NAMES, CHECK_MODULE_TEMPLATE, "macros/nginx.j2"]) == on_disk
     for name in on_disk:
         header = JS_HEADER if name.endswith(".js.j2") else HEADER
         assert (TEMPLATES_DIR / name).read_text().startswith(header), name
 
 
-@pytest.mark.parametrize("name", [*TEMPLATE_NAMES, "macros/nginx.j2"])
+@pytest.mark.parametrize("name", [*TEMPLATE_NAMES, CHECK_MODULE_TEMPLATE, "macros/nginx.j2"])
 def test_templates_use_core_jinja_filters_and_tests_plus_comment_only(name):
     ast = _parse(name)
     filters = {node.name for node in ast.find_all(nodes.Filter)}
@@ -57,11 +58,12 @@ def test_templates_use_core_jinja_filters_and_tests_plus_comment_only(name):
 
 def test_templates_use_exactly_the_documented_variables(variables):
     used = set()
-    for name in TEMPLATE_NAMES:
+    for name in (*TEMPLATE_NAMES, CHECK_MODULE_TEMPLATE):
         used |= jinja2.meta.find_undeclared_variables(_parse(name))
-    assert used == set(variables)
+    # The check-script template also sees the one module it renders.
+    assert used == {*variables, "gateway_proxy_check_module"}
     doc = (REPO / "docs" / "gateway.md").read_text()
-    assert all(f"`{name}`" in doc for name in variables)
+    assert all(f"`{name}`" in doc for name in used)
 
 
 def test_comment_is_ansibles_plain_comment():
@@ -79,7 +81,7 @@ def test_one_renderer_the_package_holds_the_templates_and_links_nowhere():
     assert not {Path(name).name for name in TEMPLATE_NAMES} & set(role_templates)
     for tasks in (REPO / "roles").glob("*/tasks/*.yml"):
         text = tasks.read_text()
-        for name in TEMPLATE_NAMES:
+        for name in (*TEMPLATE_NAMES, CHECK_MODULE_TEMPLATE):
             assert Path(name).name not in text, f"{tasks} names the gateway template {name}"
 
 

@@ -14,7 +14,7 @@ same, with the same exit code and ledger entry, on both sides.
 codes.py     exit codes (one per rejection class), names, limits, TrustError, UTC time stamps
 files.py     reading without following links, atomic writes, strict JSON, safe paths, listing, hashing
 manifest.py  keys and detached signatures, the manifest's format (airgapctl/schemas/manifest.schema.json),
-             its files and its expiry
+             its kind (bundle or data package), its files and its expiry
 records.py   the accepted state (accepted.json) and the hash-chained import ledger
 verify.py    the whole verification in its one order
 """
@@ -37,6 +37,7 @@ from .codes import (
     KINDS,
     LEDGER_BROKEN,
     MANIFEST_INVALID,
+    MANIFEST_KINDS,
     MANIFEST_LIMIT,
     MANIFEST_NAME,
     MANIFEST_SCHEMA,
@@ -77,9 +78,11 @@ from .manifest import (
     PATH_LIMIT,
     check_expiry,
     check_files,
+    check_kind,
     check_manifest,
     check_signature,
     key_id,
+    manifest_kind,
     public_key_from_pem,
     read_public_key,
     read_signature_file,
@@ -132,6 +135,7 @@ __all__ = [
     "LEDGER_FIELDS",
     "LOCK_FILE",
     "MANIFEST_INVALID",
+    "MANIFEST_KINDS",
     "MANIFEST_LIMIT",
     "MANIFEST_NAME",
     "MANIFEST_SCHEMA",
@@ -163,6 +167,7 @@ __all__ = [
     "check_appendable",
     "check_expiry",
     "check_files",
+    "check_kind",
     "check_manifest",
     "check_sequence",
     "check_signature",
@@ -177,6 +182,7 @@ __all__ = [
     "line_hash",
     "list_tree",
     "load_json_strict",
+    "manifest_kind",
     "new_attempt",
     "parse_utc",
     "public_key_from_pem",

@@ -44,6 +44,8 @@ MANIFEST_SCHEMA = "airgapctl/bundle-manifest"
 MANIFEST_LIMIT = 64 << 20
 KEY_FILE_LIMIT = 64 << 10
 SIGNATURE_FILE_LIMIT = 1024
+# What a signed manifest describes: an inbound bundle (the key absent means one) or an outbound data package.
+MANIFEST_KINDS = ("bundle", "package")
 KINDS = ("apt", "wheel", "collection", "spec", "file", "sbom", "toolkit", "role", "playbook", "meta")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 HASH_PREFIX = 12

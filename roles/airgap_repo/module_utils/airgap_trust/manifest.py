@@ -20,6 +20,7 @@ from .codes import (
     KEY_FILE_LIMIT,
     KINDS,
     MANIFEST_INVALID,
+    MANIFEST_KINDS,
     MANIFEST_LIMIT,
     MANIFEST_NAME,
     MANIFEST_SCHEMA,
@@ -38,9 +39,9 @@ from .files import hash_files, is_safe_relative_path, list_tree, load_json_stric
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_MANIFEST_KEYS = ("schema", "schema_version", "name", "version", "sequence", "created", "expires", "key_id",
+_MANIFEST_KEYS = ("schema", "schema_version", "kind", "name", "version", "sequence", "created", "expires", "key_id",
                   "files", "sbom", "attestation")  # fmt: skip
-_OPTIONAL_KEYS = ("expires",)
+_OPTIONAL_KEYS = ("expires", "kind")
 _FILE_KEYS = ("kind", "path", "sha256", "size")
 MAX_SEQUENCE = (1 << 63) - 1
 PATH_LIMIT = 4096
@@ -167,6 +168,8 @@ def check_manifest(document, label):
         or document["schema_version"] != 1
     ):
         raise _invalid(label, "/schema", f"not an {MANIFEST_SCHEMA} document of schema_version 1")
+    if document.get("kind", "bundle") not in MANIFEST_KINDS:
+        raise _invalid(label, "/kind", f"{document['kind']!r} is not one of {', '.join(MANIFEST_KINDS)}")
     _check_text(document, "name", _NAME, label)
     _check_text(document, "version", _VERSION, label)
     sequence = document["sequence"]
@@ -182,6 +185,23 @@ def check_manifest(document, label):
     if document["attestation"] is not None and not isinstance(document["attestation"], dict):
         raise _invalid(label, "/attestation", "is neither an object nor null")
     return document
+
+
+def manifest_kind(manifest):
+    """What a checked manifest describes: ``bundle`` unless it says otherwise."""
+    return manifest.get("kind", "bundle")
+
+
+def check_kind(manifest, expected):
+    """Refuse a package where a bundle is expected, and the other way round: the keys may differ, the rule not."""
+    found = manifest_kind(manifest)
+    if found != expected:
+        article = {"bundle": "a bundle", "package": "a data package"}
+        raise TrustError(
+            MANIFEST_INVALID,
+            f"{MANIFEST_NAME}: /kind: {manifest['name']} is {article[found]}, not {article[expected]}",
+            "bundles are checked with airgapctl bundle verify, data packages with airgapctl sync import",
+        )
 
 
 def read_signed_manifest(root, raw_key, signature_ok):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .codes import BAD_INPUT, FAILED, OK, UNEXPECTED_NAME, TrustError, format_utc
-from .manifest import check_expiry, check_files, read_public_key, read_signed_manifest
+from .manifest import check_expiry, check_files, check_kind, read_public_key, read_signed_manifest
 from .records import (
     append_attempt,
     check_appendable,
@@ -56,14 +56,15 @@ def _check_name(manifest, expected_name):
 
 
 def verify(root, pubkey_path, signature_ok, now, state_dir=None, ledger=None, allow_downgrade=False,
-           commit=True, after_files=None, progress=None, expected_name=None):  # fmt: skip
+           commit=True, after_files=None, progress=None, expected_name=None, kind="bundle"):  # fmt: skip
     """Verify the bundle directory ``root`` and accept it (state, ledger) only when every check passed.
 
     Order: the ledger must be appendable; the key is read; the manifest's signature is checked
-    before anything it says is used; then its format, its name (when ``expected_name`` is given),
-    every file, expiry, ``after_files(manifest)`` (extra checks of the caller), and the sequence.
-    Every attempt, refused or accepted, is appended to ``ledger`` when one is given; ``commit``
-    false checks (the sequence included) without writing anything.
+    before anything it says is used; then its format, its kind (``kind``: a bundle unless told),
+    its name (when ``expected_name`` is given), every file, expiry, ``after_files(manifest)``
+    (extra checks of the caller), and the sequence. Every attempt, refused or accepted, is
+    appended to ``ledger`` when one is given; ``commit`` false checks (the sequence included)
+    without writing anything.
     """
     if ledger is not None and commit:
         check_appendable(ledger)  # an attempt we could not record must not start
@@ -75,6 +76,7 @@ def verify(root, pubkey_path, signature_ok, now, state_dir=None, ledger=None, al
         manifest, digest = read_signed_manifest(root, raw_key, signature_ok)
         attempt.update(bundle=manifest["name"], version=manifest["version"], sequence=manifest["sequence"],
                        manifest_sha256=digest, key_id=manifest["key_id"])  # fmt: skip
+        check_kind(manifest, kind)
         _check_name(manifest, expected_name)
         check_files(root, manifest["files"], progress)
         check_expiry(manifest, now)
