@@ -12,13 +12,9 @@ from typing import Any
 
 import pytest
 
-from airgapctl.gateway.render import render_gateway
 from tests.integration.gateway import policy_builder as pb
-from tests.integration.gateway.contracts import assert_valid_policy
-from tests.integration.gateway.harness import Gateway, checked_log_line, render_options
-from tests.integration.gateway.nginx_process import RunningNginx, free_port
+from tests.integration.gateway.harness import Gateway, checked_log_line, running_gateway
 from tests.integration.gateway.scenario import ALICE, Identities, make_identities
-from tests.integration.gateway.upstream import RecordingUpstream
 
 pytestmark = [pytest.mark.integration]
 
@@ -154,21 +150,8 @@ def identities(tmp_path_factory) -> Identities:
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory, identities) -> Iterator[Gateway]:
-    base = tmp_path_factory.mktemp("checks")
-    upstream = RecordingUpstream().start()
-    try:
-        port = free_port()
-        policy = _policy(upstream.port)
-        assert_valid_policy(policy)
-        out = base / "gateway"
-        render_gateway(policy, out, render_options(base, identities, port))
-        nginx = RunningNginx(out, port)
-        try:
-            yield Gateway(port, identities, upstream, out, out / "logs" / "access.log", policy)
-        finally:
-            nginx.stop()
-    finally:
-        upstream.stop()
+    with running_gateway(tmp_path_factory.mktemp("checks"), identities, _policy) as running:
+        yield running
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +56,18 @@ def render_options(base: Path, identities: Identities, port: int) -> RenderOptio
 
 
 @contextmanager
-def running_gateway(base: Path, identities: Identities) -> Iterator[Gateway]:
-    """Render the scenario policy under ``base``, run NGINX on a free port; stop both afterwards."""
+def running_gateway(
+    base: Path, identities: Identities, policy_for: Callable[[int], dict[str, Any]] | None = None
+) -> Iterator[Gateway]:
+    """Render a policy under ``base``, run NGINX on a free port; stop both afterwards.
+
+    ``policy_for(upstream_port)`` gives the policy; the scenario's by default.
+    """
     write_credential(base / "credentials")
     upstream = RecordingUpstream().start()
     try:
         port = free_port()
-        policy = scenario_policy(upstream.port, dead_port=free_port())
+        policy = policy_for(upstream.port) if policy_for else scenario_policy(upstream.port, dead_port=free_port())
         assert_valid_policy(policy)
         out_dir = base / "gateway"
         render_gateway(policy, out_dir, render_options(base, identities, port))
