@@ -44,7 +44,7 @@ OWN_KEYWORDS = {
     "depth": f"the body is nested deeper than {MAX_DEPTH} levels",
     "members": f"the body holds more than {MAX_MEMBERS} values",
     "duplicate_key": "an object of the body names a member twice",
-    "number": "a number of the body is not finite, or an integer the gateway cannot hold exactly (beyond 2^53)",
+    "number": "a number of the body is not finite, or of magnitude 2^53 or more (where doubles skip integers)",
     "body": "the body could not be read to be checked",
 }
 
@@ -163,11 +163,19 @@ def _operation_checks(
     return "{" + ", ".join(f"{key}: {value}" for key, value in fields.items()) + "}"
 
 
-def _types(schema: Any, dialect: str) -> list[str]:
+def _types(schema: Any, dialect: str, depth: int = 0) -> list[str]:
+    """The types a parameter's text may be read as: its own, or those its allOf/anyOf/oneOf name
+    (``Optional[int]`` is often ``anyOf: [{type: integer}, {type: null}]``)."""
     node = normalise(schema, dialect) if isinstance(schema, dict) else {}
-    declared = node.get("type") if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return []
+    declared = node.get("type")
     types = declared if isinstance(declared, list) else [declared] if isinstance(declared, str) else []
-    if not types and isinstance(node, dict) and "items" in node:
+    if not types and depth < 8:
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            for member in node.get(keyword) or []:
+                types += [t for t in _types(member, dialect, depth + 1) if t not in types]
+    if not types and "items" in node:
         types = ["array"]
     return [t for t in types if isinstance(t, str)]
 

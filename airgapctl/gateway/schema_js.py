@@ -171,6 +171,18 @@ function gw_eq(a, b) {
     }
     return true;
 }
+// Text equal for exactly the values gw_eq calls equal: members sorted, 1 and 1.0 alike.
+function gw_canon(x) {
+    if (x === null || typeof x !== "object") { return typeof x === "string" ? JSON.stringify(x) : String(x); }
+    var out = [], i;
+    if (Array.isArray(x)) {
+        for (i = 0; i < x.length; i++) { out.push(gw_canon(x[i])); }
+        return "[" + out.join(",") + "]";
+    }
+    var ks = Object.keys(x).sort();
+    for (i = 0; i < ks.length; i++) { out.push(JSON.stringify(ks[i]) + ":" + gw_canon(x[ks[i]])); }
+    return "{" + out.join(",") + "}";
+}
 function gw_in(x, values) {
     // A string, number, boolean or null equals only what === says (JSON has no NaN).
     if (x === null || typeof x !== "object") { return values.indexOf(x) !== -1; }
@@ -349,8 +361,9 @@ class _Compiler:
     def _arrays(self, schema: dict[str, Any], at: str) -> list[str]:
         tests = self._counts(schema, at, "minItems", "maxItems", "x.length")
         if schema.get("uniqueItems") is True:
-            tests.append("for (var i = 1; i < x.length; i++) { for (var j = 0; j < i; j++) {"
-                         ' if (gw_eq(x[i], x[j])) { return [gw_key(p, i), "uniqueItems"]; } } }')  # fmt: skip
+            # By canonical text in a lookup, not pair by pair: 10,000 items stay linear.
+            tests.append('var seen = {}; for (var i = 0; i < x.length; i++) { var c = "k" + gw_canon(x[i]);'
+                         ' if (gw_has(seen, c)) { return [p + "/" + i, "uniqueItems"]; } seen[c] = 1; }')  # fmt: skip
         items = schema.get("items")
         if isinstance(items, (dict, bool)) and items is not True and items != {}:
             check = self.function(f"{at}/items")

@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from airgapctl.contracts.access_log import Reason
 from airgapctl.gateway.request_checks import DELIMITERS, UNCHECKED
@@ -73,6 +74,17 @@ def parameter_text(param: dict[str, Any], dialect: str) -> list[str] | None:
     return None if isinstance(value, dict) else [_text(value)]
 
 
+def required_parts(op: dict[str, Any]) -> str:
+    """What a request must carry for the operation's checks to pass ("" when nothing)."""
+    if op.get("validation", UNCHECKED)["mode"] != "enforce":
+        return ""
+    needs = [f"query {p['name']}" for p in op["query_params"] if p["required"]]
+    needs += [f"header {p['name']}" for p in op.get("header_params", []) if p["required"]]
+    if op["body"]["allowed"] and op["body"]["max_bytes"] > 0 and op["body"]["required"]:
+        needs.append("a body")
+    return ", ".join(needs)
+
+
 @dataclass(frozen=True)
 class ValidParts:
     """What makes a request to an operation valid against its spec."""
@@ -84,9 +96,9 @@ class ValidParts:
 
 
 def valid_parts(op: dict[str, Any], dialect: str) -> ValidParts | str:
-    """The parts of a valid request, or why none could be built."""
-    from urllib.parse import quote
-
+    """The parts of a valid request, or why none could be built (none are needed with checks off)."""
+    if op.get("validation", UNCHECKED)["mode"] == "off":
+        return ValidParts("", (), None, None)
     pairs = []
     for param in op["query_params"]:
         if param["required"]:
@@ -122,9 +134,18 @@ class CaseBuilder:
         self.router, self.cases, self.skipped = router, [], []
         self.roles = {c["name"]: set(c["roles"]) for c in policy["clients"] if c["name"] in clients}
         self.dialects = {api["name"]: schema_dialect(api["spec"]["openapi_version"]) for api in policy["apis"]}
+        self.needs_parts = {op["id"]: needs for op in policy["operations"] if (needs := required_parts(op))}
 
     def add(self, name: str, request: Request) -> None:
-        self.cases.append(Case(name, request, self.router.decide(request)))
+        decision = self.router.decide(request)
+        # A request without query, headers or body that lands on an operation which requires
+        # some (a neighbour's path, another method) would be refused by its checks: not sent.
+        needs = self.needs_parts.get(decision.operation)
+        carries = request.query or request.spec_headers or request.body is not None or request.body_bytes
+        if decision.allowed and needs and not carries:
+            self.skipped.append(f"{name}: lands on {decision.operation}, which requires {needs}")
+            return
+        self.cases.append(Case(name, request, decision))
 
     def allowed_client(self, operation: dict[str, Any]) -> str | None:
         return next((c for c, r in sorted(self.roles.items()) if r & set(operation["roles"])), None)
@@ -171,7 +192,8 @@ class CaseBuilder:
         base = {"query": parts.query, "spec_headers": parts.headers}
         required = [p for p in op["query_params"] if p["required"]]
         if required:
-            kept = "&".join(pair for pair in parts.query.split("&") if not pair.startswith(required[0]["name"] + "="))
+            dropped = quote(required[0]["name"], safe="") + "="
+            kept = "&".join(pair for pair in parts.query.split("&") if not pair.startswith(dropped))
             request = Request(op["method"], path, client, **{**base, "query": kept}, violation=Reason.INVALID_QUERY)
             self.add(f"missing query {op['id']} {required[0]['name']}", self._with_body(request, parts))
         if any(p["required"] for p in op.get("header_params", [])):

@@ -35,6 +35,8 @@ ITEM_QUERY = [
     Q("ratio", {"type": "number", "exclusiveMaximum": 1}),
     Q("flag", {"type": "boolean"}),
     Q("maybe", {"type": "string", "nullable": True, "maxLength": 3}),
+    # Optional[int] as generators write it: the type is read through anyOf.
+    Q("opt", {"anyOf": [{"type": "integer"}, {"type": "null"}]}),
 ]
 ITEM_HEADERS = [H("X-Trace-Id", {"type": "string", "format": "uuid"}, required=True), H("X-Count", {"type": "integer"})]
 # A recursive schema: a node's children are nodes; 3.0 dialect (nullable, boolean exclusive bounds).
@@ -234,6 +236,11 @@ def _query_cases() -> list[Case]:
             finding=(bad, "/ratio", "exclusiveMaximum"),
         ),
         Case("boolean", "GET", "/v1/items?limit=5&flag=yes", headers=TRACE, finding=(bad, "/flag", "type")),
+        Case("integer through anyOf", "GET", "/v1/items?limit=5&opt=7", headers=TRACE),
+        Case("anyOf", "GET", "/v1/items?limit=5&opt=x", headers=TRACE, finding=(bad, "/opt", "anyOf")),
+        Case(
+            "1e400 is no number", "GET", "/v1/items?limit=5&ratio=1e400", headers=TRACE, finding=(bad, "/ratio", "type")
+        ),
         Case(
             "broken percent-encoding", "GET", "/v1/items?limit=5&tag=%zz", headers=TRACE, finding=(bad, "", "encoding")
         ),
@@ -284,6 +291,13 @@ def _body_cases() -> list[Case]:
         Case("maxItems", "POST", post, _body(tags=["a", "b", "c", "d"]), finding=(bad, "/tags", "maxItems")),
         Case("minItems", "POST", post, _body(tags=[]), finding=(bad, "/tags", "minItems")),
         Case("uniqueItems", "POST", post, _body(tags=["a", "a"]), finding=(bad, "/tags/1", "uniqueItems")),
+        Case(
+            "2^53 is inexact",
+            "POST",
+            post,
+            b'{"name":"R","kind":"dog","count":9007199254740993}',
+            finding=(bad, "", "number"),
+        ),
         Case("email", "POST", post, _body(email="ops@"), finding=(bad, "/email", "format")),
         Case("date", "POST", post, _body(born="2020-13-01"), finding=(bad, "/born", "format")),
         Case("date-time", "POST", post, _body(seen="yesterday"), finding=(bad, "/seen", "format")),

@@ -76,6 +76,8 @@ CASES: list[tuple[str, Any, str, list[str] | None]] = [
     ("items", {"maxItems": 2}, "[1, 2, 3]", ["", "maxItems"]),
     ("unique", {"uniqueItems": True}, '[{"a": 1}, {"a": 1.0}]', ["/1", "uniqueItems"]),
     ("unique", {"uniqueItems": True}, '[1, true, "1"]', OK),
+    ("unique", {"uniqueItems": True}, '[{"a": 1, "b": [2]}, {"b": [2.0], "a": 1}]', ["/1", "uniqueItems"]),
+    ("unique", {"uniqueItems": True}, '[[1, 2], [2, 1], null, "null", {}, []]', OK),
     ("allOf", {"allOf": [{"type": "integer"}, {"minimum": 3}]}, "2", ["", "minimum"]),
     ("anyOf", {"anyOf": [{"type": "integer"}, {"type": "string"}]}, "null", ["", "anyOf"]),
     ("oneOf", {"oneOf": [{"type": "integer"}, {"type": "number"}]}, "1", ["", "oneOf"]),
