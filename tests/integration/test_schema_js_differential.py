@@ -329,13 +329,13 @@ def _as_body_document(document: dict[str, Any], pointer: str) -> dict[str, Any]:
 
 
 def _gateway_checks_it(instance: Any) -> bool:
-    """Whether only the schema decides: the gateway refuses deeper nesting and inexact numbers first."""
+    """Whether only the schema decides: the gateway refuses deeper nesting and numbers of 2^53 or more first."""
 
     def fits(node: Any, depth: int) -> bool:
         if isinstance(node, bool) or node is None or isinstance(node, str):
             return True
         if isinstance(node, (int, float)):
-            return abs(node) <= 2**53
+            return abs(node) < 2**53
         inner = node.values() if isinstance(node, dict) else node
         return depth < 20 and all(fits(item, depth + 1) for item in inner)
 
