@@ -11,46 +11,18 @@ from airgapctl.contracts import access_log
 from airgapctl.contracts.access_log import Reason
 from log_analysis.pipeline import AuditOptions, run_audit
 from log_analysis.simulate import SimulationOptions, simulate
+from tests.audit_lines import OPERATIONS, POLICY, POLICY_FILE, gateway_line
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audit"
-POLICY_FILE = FIXTURES / "policy.json"
-POLICY = json.loads(POLICY_FILE.read_text())
-OPERATIONS = {op["id"]: op for op in POLICY["operations"]}
-CLIENTS = {client["name"]: client for client in POLICY["clients"]}
 START = dt.datetime(2026, 3, 5, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 
 
 def _line(seconds: float, client: str, operation: str, reason: Reason = Reason.OK) -> dict:
     """One line as the gateway writes it: every field of the contract, in its order."""
-    op, who = OPERATIONS[operation], CLIENTS[client]
     served = reason in access_log.ALLOWED
-    status = (201 if op["method"] == "POST" else 200) if served else 403
-    values = {
-        "v": access_log.VERSION,
-        "time": (START + dt.timedelta(seconds=seconds)).isoformat(),
-        "request_id": f"{int(seconds * 1000):032x}",
-        "remote_addr": "10.0.0.2",
-        "client": client,
-        "subject": who["subject"],
-        "roles": ",".join(who["roles"]),
-        "method": op["method"],
-        "uri": op["gateway_path"].replace("{petId}", "7"),
-        "operation": operation,
-        "decision": access_log.decision(reason),
-        "reason": reason.value,
-        "status": status,
-        "bytes_in": 300,
-        "bytes_out": 1200 if served else 150,
-        "request_time": 0.02 if served else 0.0,
-        "upstream_status": str(status) if served else "",
-        "upstream_time": "0.019" if served else "",
-        "tls_version": "TLSv1.3",
-        "policy_id": POLICY["policy_id"],
-        "violation": "",
-        "violation_pointer": "",
-        "violation_keyword": "",
-    }
-    return {field.name: values[field.name] for field in access_log.FIELDS}
+    status = (201 if OPERATIONS[operation]["method"] == "POST" else 200) if served else 403
+    when = START + dt.timedelta(seconds=seconds)
+    return gateway_line(when, client, operation, reason, status, "10.0.0.2")
 
 
 def _audit(tmp_path: Path, lines: list[dict]) -> list:

@@ -16,12 +16,9 @@ from log_analysis.detectors import DETECTORS
 from log_analysis.pipeline import AuditOptions, run_audit
 from log_analysis.readers.records import read_records
 from log_analysis.simulate import SimulationOptions, simulate
+from tests.audit_lines import CLIENTS, OPERATIONS, POLICY, POLICY_FILE, gateway_line
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audit"
-POLICY_FILE = FIXTURES / "policy.json"
-POLICY = json.loads(POLICY_FILE.read_text())
-OPERATIONS = {op["id"]: op for op in POLICY["operations"]}
-CLIENTS = {client["name"]: client for client in POLICY["clients"]}
 ADDRESSES = {"alice": "10.0.0.1", "bob": "10.0.0.2", "carol": "10.0.0.3"}
 START = dt.datetime(2026, 3, 5, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 CANARY = "c4n4ry-7f3e"  # a request value: it must never reach a report
@@ -42,36 +39,11 @@ def _line(
 ) -> dict:
     """One line as the gateway writes it, every field of the contract in its order: served (report mode,
     or no violation) or refused for its violation (enforce mode)."""
-    op, who = OPERATIONS[operation], CLIENTS[client]
     reason = Reason(violation) if refused else Reason.OK
     served = reason in access_log.ALLOWED
-    status = (201 if op["method"] == "POST" else 200) if served else 400
-    values = {
-        "v": access_log.VERSION,
-        "time": (START + dt.timedelta(seconds=seconds)).isoformat(),
-        "request_id": f"{int(seconds * 1000):032x}",
-        "remote_addr": ADDRESSES[client],
-        "client": client,
-        "subject": who["subject"],
-        "roles": ",".join(who["roles"]),
-        "method": op["method"],
-        "uri": op["gateway_path"].replace("{petId}", "7") + (f"?{query}" if query else ""),
-        "operation": operation,
-        "decision": access_log.decision(reason),
-        "reason": reason.value,
-        "status": status,
-        "bytes_in": 300,
-        "bytes_out": 1200 if served else 150,
-        "request_time": 0.02 if served else 0.0,
-        "upstream_status": str(status) if served else "",
-        "upstream_time": "0.019" if served else "",
-        "tls_version": "TLSv1.3",
-        "policy_id": POLICY["policy_id"],
-        "violation": violation,
-        "violation_pointer": pointer if violation else "",
-        "violation_keyword": keyword if violation else "",
-    }
-    return {field.name: values[field.name] for field in access_log.FIELDS}
+    status = (201 if OPERATIONS[operation]["method"] == "POST" else 200) if served else 400
+    when = START + dt.timedelta(seconds=seconds)
+    return gateway_line(when, client, operation, reason, status, ADDRESSES[client], query, violation, pointer, keyword)
 
 
 def _calls(client: str, start: float, end: float, every: float, **fields) -> list[dict]:
